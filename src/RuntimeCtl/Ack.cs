@@ -1,0 +1,78 @@
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>The outcome of one command.</summary>
+public enum AckStatus
+{
+    /// <summary>The control ran without error (on every rank).</summary>
+    Applied,
+
+    /// <summary>The command was refused before any control ran: bad shape, unknown path or op, duplicate id.</summary>
+    Rejected,
+
+    /// <summary>The control's validator or the control itself threw (on some rank).</summary>
+    Failed,
+}
+
+/// <summary>
+/// The outcome of one command, as written to <c>acks.jsonl</c> and returned by <c>PollAndApply</c>. Immutable.
+/// </summary>
+public sealed class Ack
+{
+    private readonly byte[] _json;
+    private JsonElement? _root;
+
+    internal Ack(byte[] json) => _json = json;
+
+    /// <summary>Gets the command's id, or the generated one when the command had none.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Gets the time the ack was written.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>Gets the command's path as sent (a non-string path as its JSON text), or <see langword="null"/> when missing or null.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Gets the command's op as sent (<c>"set"</c> when missing; a non-string op as its JSON text).</summary>
+    public string? Op { get; init; }
+
+    /// <summary>Gets the outcome.</summary>
+    public required AckStatus Status { get; init; }
+
+    /// <summary>Gets the positional arguments after validation (applied acks only).</summary>
+    public JsonElement? Args => Status == AckStatus.Applied ? Root.GetProperty("args") : null;
+
+    /// <summary>Gets the keyword arguments after validation (applied acks only).</summary>
+    public JsonElement? Kwargs => Status == AckStatus.Applied ? Root.GetProperty("kwargs") : null;
+
+    /// <summary>Gets the error message (rejected and failed acks only).</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Gets the step of the poll that handled the command, when the poll was given one.</summary>
+    public long? Step { get; init; }
+
+    /// <summary>Gets the world size, for jobs with several ranks.</summary>
+    public int? Ranks { get; init; }
+
+    /// <summary>Gets the message of each rank whose control threw, keyed by rank (multi-rank jobs only).</summary>
+    public IReadOnlyDictionary<int, string>? RankErrors { get; init; }
+
+    private JsonElement Root
+    {
+        get
+        {
+            if (_root is null)
+            {
+                using var document = JsonDocument.Parse(_json);
+                _root = document.RootElement.Clone();
+            }
+
+            return _root.Value;
+        }
+    }
+
+    /// <summary>Returns the ack as the JSON line written to <c>acks.jsonl</c> (without the newline).</summary>
+    /// <returns>The JSON text.</returns>
+    public override string ToString() => System.Text.Encoding.UTF8.GetString(_json);
+}

@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>
+/// Appends acks to <c>acks.jsonl</c>: one buffer per batch, written with one write and flushed once. A batch that
+/// cannot be written stays buffered and is written first by the next <see cref="TryFlush"/>.
+/// </summary>
+internal sealed class AckWriter : IDisposable
+{
+    private readonly string _path;
+    private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
+    private readonly Utf8JsonWriter _json;
+    private FileStream? _stream;
+
+    public AckWriter(string path)
+    {
+        _path = path;
+        _json = new Utf8JsonWriter(_buffer, JsonFormat.WriterOptions);
+    }
+
+    /// <summary>Gets the number of acks buffered but not written yet.</summary>
+    public int Pending { get; private set; }
+
+    /// <summary>Gets the length of <c>acks.jsonl</c> after the last successful flush.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>Gets the number of lines in <c>acks.jsonl</c> after the last successful flush.</summary>
+    public long Lines { get; set; }
+
+    /// <summary>Starts an ack; the caller writes the fields after <c>id</c> and <c>ts</c> and calls <see cref="End"/>.</summary>
+    public Utf8JsonWriter Begin(string id, DateTimeOffset timestamp)
+    {
+        _json.Flush();
+        _json.Reset(_buffer);
+        _json.WriteStartObject();
+        _json.WriteString("id"u8, id);
+        _json.WritePropertyName("ts"u8);
+        WriteTimestamp(_json, timestamp);
+        return _json;
+    }
+
+    /// <summary>Gets the number of bytes buffered so far (the start of the next ack).</summary>
+    public int Mark => _buffer.WrittenCount;
+
+    /// <summary>Copies the bytes of the ack that starts at <paramref name="mark"/>, without its newline.</summary>
+    public byte[] LastAck(int mark) => _buffer.WrittenSpan[mark..^1].ToArray();
+
+    public void End()
+    {
+        _json.WriteEndObject();
+        _json.Flush();
+        _buffer.Write("\n"u8);
+        Pending++;
+    }
+
+    /// <summary>Writes the buffered acks. Returns false (keeping them) when the file cannot be written.</summary>
+    public bool TryFlush(out Exception? error)
+    {
+        error = null;
+        if (Pending == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            var stream = Open();
+            stream.Write(_buffer.WrittenSpan);
+            stream.Flush();
+            Length = stream.Length;
+            Lines += Pending;
+            _buffer.Clear();
+            Pending = 0;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = e;
+            _stream?.Dispose();
+            _stream = null;
+            return false;
+        }
+    }
+
+    /// <summary>Opens the file (creating it 0600 if it was removed) and terminates a torn last line.</summary>
+    public FileStream Open()
+    {
+        if (_stream is not null && File.Exists(_path))
+        {
+            return _stream;
+        }
+
+        _stream?.Dispose();
+        _stream = null;
+        var stream = QueueDirectory.OpenOwnerOnly(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+        try
+        {
+            var length = stream.Length;
+            if (length > 0)
+            {
+                // A trainer killed mid-write leaves a torn last line: end it so the next ack is a line of its own.
+                stream.Position = length - 1;
+                if (stream.ReadByte() != '\n')
+                {
+                    stream.Position = length;
+                    stream.Write("\n"u8);
+                    stream.Flush();
+                }
+            }
+
+            stream.Position = stream.Length;
+            Length = stream.Length;
+            _stream = stream;
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        _stream?.Dispose();
+        _json.Dispose();
+    }
+
+    /// <summary>Seconds since the epoch, always with a fraction as Python's <c>time.time()</c> prints it.</summary>
+    public static void WriteTimestamp(Utf8JsonWriter writer, DateTimeOffset timestamp)
+    {
+        var seconds = (timestamp.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
+        Span<byte> text = stackalloc byte[32];
+        if (seconds.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) && text[..written].IndexOfAny(".eE"u8) < 0)
+        {
+            ".0"u8.CopyTo(text[written..]);
+            written += 2;
+        }
+
+        writer.WriteRawValue(text[..written], skipInputValidation: true);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>Sends commands to a queue directory from code: the same bytes, lock and repair as the <c>runtimectl</c> CLI.</summary>
+public static class CommandSender
+{
+    /// <summary>
+    /// Appends one command to <c>commands.jsonl</c> in <paramref name="queueDirectory"/> (creating the directory 0700
+    /// and the file 0600 if absent) and returns the line written, without its newline.
+    /// </summary>
+    /// <param name="queueDirectory">The job's queue directory.</param>
+    /// <param name="path">The control's path, e.g. <c>optimizer.lr.multiplier</c>.</param>
+    /// <param name="args">The positional arguments: <see langword="null"/>, bools, numbers, strings, <see cref="JsonElement"/>s, or lists and string-keyed dictionaries of those.</param>
+    /// <param name="kwargs">The keyword arguments, or <see langword="null"/> for none.</param>
+    /// <param name="atStep">Hold the command until the trainer's first poll at or after this step (an extension).</param>
+    /// <param name="allowSharedQueue">Accept a group-writable queue directory.</param>
+    /// <returns>The command, as written.</returns>
+    /// <exception cref="QueueConfigurationException">The queue directory is unsafe or cannot be written.</exception>
+    /// <exception cref="ArgumentException">A value cannot be written as JSON (an unsupported type, NaN or infinity).</exception>
+    /// <remarks>
+    /// Senders serialise their appends with an advisory lock on <c>commands.lock</c>. If the file does not end with a
+    /// newline (a sender died mid-write), a newline is written first so the torn line is rejected alone.
+    /// Thread-safe, and safe across processes.
+    /// </remarks>
+    public static string Enqueue(string queueDirectory, string path, IEnumerable<object?>? args = null, IEnumerable<KeyValuePair<string, object?>>? kwargs = null, long? atStep = null, bool allowSharedQueue = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(queueDirectory);
+        ArgumentNullException.ThrowIfNull(path);
+        var line = Serialize(Guid.NewGuid().ToString("D"), DateTimeOffset.UtcNow, path, args, kwargs, atStep);
+        Append(queueDirectory, line, allowSharedQueue);
+        return System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1));
+    }
+
+    internal static byte[] Serialize(string id, DateTimeOffset timestamp, string path, IEnumerable<object?>? args, IEnumerable<KeyValuePair<string, object?>>? kwargs, long? atStep)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, JsonFormat.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id"u8, id);
+            writer.WritePropertyName("ts"u8);
+            AckWriter.WriteTimestamp(writer, timestamp);
+            writer.WriteString("op"u8, "set");
+            writer.WriteString("path"u8, path);
+            writer.WritePropertyName("args"u8);
+            writer.WriteStartArray();
+            foreach (var arg in args ?? [])
+            {
+                JsonValues.Write(writer, arg);
+            }
+
+            writer.WriteEndArray();
+            writer.WritePropertyName("kwargs"u8);
+            writer.WriteStartObject();
+            foreach (var (key, value) in kwargs ?? [])
+            {
+                writer.WritePropertyName(key);
+                JsonValues.Write(writer, value);
+            }
+
+            writer.WriteEndObject();
+            if (atStep is { } step)
+            {
+                writer.WriteNumber("at_step"u8, step);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Appends a complete line (ending in <c>\n</c>) under the senders' lock, repairing a torn last line first.</summary>
+    internal static void Append(string queueDirectory, ReadOnlySpan<byte> line, bool allowSharedQueue)
+    {
+        var queue = new QueueDirectory(queueDirectory);
+        try
+        {
+            QueueDirectory.CreateOwnerOnly(queue.Path);
+
+            queue.CheckForSender(allowSharedQueue);
+            using var lockFile = AcquireLock(queue.Lock);
+            using var stream = QueueDirectory.OpenOwnerOnly(queue.Commands, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+            var length = stream.Length;
+            var repair = false;
+            if (length > 0)
+            {
+                stream.Position = length - 1;
+                repair = stream.ReadByte() != '\n';
+            }
+
+            stream.Position = length;
+            if (repair)
+            {
+                // One write for the repair and the line, so a reader never sees the repair alone.
+                var joined = new byte[line.Length + 1];
+                joined[0] = (byte)'\n';
+                line.CopyTo(joined.AsSpan(1));
+                stream.Write(joined);
+            }
+            else
+            {
+                stream.Write(line);
+            }
+
+            stream.Flush();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new QueueConfigurationException(queue.Path, $"Cannot append to '{queue.Commands}': {e.Message}. Check that the queue directory exists and that this user may write it.", e);
+        }
+    }
+
+    /// <summary>Takes the senders' exclusive lock (an exclusive open is an advisory <c>flock</c> on Unix), retrying while another sender holds it.</summary>
+    private static FileStream AcquireLock(string path)
+    {
+        var delay = 1;
+        var deadline = Environment.TickCount64 + 30_000;
+        while (true)
+        {
+            try
+            {
+                return QueueDirectory.OpenOwnerOnly(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (Environment.TickCount64 < deadline && File.Exists(path))
+            {
+                Thread.Sleep(delay);
+                delay = Math.Min(delay * 2, 20);
+            }
+        }
+    }
+}

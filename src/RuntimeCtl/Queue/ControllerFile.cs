@@ -1,0 +1,140 @@
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>
+/// Writes <c>controller.json</c> (PROTOCOL §4): liveness, the registered controls with their current values, and
+/// the line counts of the two queue files so that <c>runtimectl status</c> need not count them.
+/// </summary>
+internal sealed class ControllerFile<TContext>
+{
+    private readonly QueueDirectory _queue;
+    private readonly RuntimeControllerOptions _options;
+    private readonly Dictionary<string, Control<TContext>> _controls;
+    private readonly DateTimeOffset _started;
+    private bool _failureReported;
+
+    public ControllerFile(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
+    {
+        _queue = queue;
+        _options = options;
+        _controls = controls;
+        _started = options.TimeProvider.GetUtcNow();
+    }
+
+    public void Write(long? step, double pollIntervalSeconds, QueueState state, AckWriter acks, long commandLines, long commandBytes, Action<RuntimeDiagnostic> report)
+    {
+        var temp = _queue.Controller + ".tmp";
+        try
+        {
+            using (var stream = QueueDirectory.OpenOwnerOnly(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var writer = new Utf8JsonWriter(stream, JsonFormat.WriterOptions))
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("format"u8, 1);
+                writer.WriteNumber("pid"u8, Environment.ProcessId);
+                writer.WriteString("host"u8, Environment.MachineName);
+                writer.WritePropertyName("started_ts"u8);
+                AckWriter.WriteTimestamp(writer, _started);
+                writer.WritePropertyName("last_poll_ts"u8);
+                AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
+                writer.WriteNumber("poll_interval_s"u8, double.IsFinite(pollIntervalSeconds) ? pollIntervalSeconds : 0);
+                writer.WritePropertyName("step"u8);
+                if (step is { } s)
+                {
+                    writer.WriteNumberValue(s);
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+
+                writer.WriteNumber("world_size"u8, _options.ProcessGroup.Size);
+                writer.WriteStartArray("controls"u8);
+                foreach (var control in _controls.Values)
+                {
+                    WriteControl(writer, control);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteNumber("commands_lines"u8, commandLines);
+                writer.WriteNumber("commands_bytes"u8, commandBytes);
+                writer.WriteNumber("acks_lines"u8, acks.Lines);
+                writer.WriteNumber("acks_bytes"u8, acks.Length);
+                writer.WriteEndObject();
+            }
+
+            File.Move(temp, _queue.Controller, overwrite: true);
+            _failureReported = false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (!_failureReported)
+            {
+                _failureReported = true;
+                report(new RuntimeDiagnostic("controller-file-failed", $"Could not write '{_queue.Controller}': {e.Message}. Readers will call this trainer not polling until it can be written again.", e));
+            }
+        }
+
+        _ = state;
+    }
+
+    private static void WriteControl(Utf8JsonWriter writer, Control<TContext> control)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("path"u8, control.Path);
+        writer.WriteStartArray("params"u8);
+        foreach (var parameter in control.Parameters)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name"u8, parameter.Name);
+            writer.WriteString("type"u8, parameter.Type);
+            writer.WriteBoolean("required"u8, parameter.Required);
+            if (parameter.Keyword)
+            {
+                writer.WriteBoolean("keyword"u8, true);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        if (control.Description is { } description)
+        {
+            writer.WriteString("description"u8, description);
+        }
+
+        if (control.GetValue is { } getValue)
+        {
+            object? value;
+            try
+            {
+                value = getValue();
+            }
+            catch (Exception)
+            {
+                // A getter that throws only loses its value in the file; the loop goes on.
+                writer.WriteEndObject();
+                return;
+            }
+
+            var probe = new System.Buffers.ArrayBufferWriter<byte>();
+            try
+            {
+                using (var inner = new Utf8JsonWriter(probe, JsonFormat.WriterOptions))
+                {
+                    JsonValues.Write(inner, value);
+                }
+
+                writer.WritePropertyName("value"u8);
+                writer.WriteRawValue(probe.WrittenSpan, skipInputValidation: true);
+            }
+            catch (ArgumentException)
+            {
+                // NaN, infinity or a type JSON cannot hold: leave the value out rather than write a broken file.
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+}

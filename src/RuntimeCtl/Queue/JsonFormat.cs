@@ -1,0 +1,27 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>The one JSON dialect of the queue files: compact, UTF-8, non-ASCII text written as it is.</summary>
+internal static class JsonFormat
+{
+    /// <summary>Nesting deeper than this is refused; a real command needs a handful of levels.</summary>
+    public const int MaxDepth = 64;
+
+    public static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // Keep non-ASCII text as it was sent (PROTOCOL §3); the files are UTF-8.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Indented = false,
+        SkipValidation = false,
+    };
+
+    public static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        AllowTrailingCommas = false,
+        CommentHandling = JsonCommentHandling.Disallow,
+        MaxDepth = MaxDepth,
+        AllowDuplicateProperties = false,
+    };
+}

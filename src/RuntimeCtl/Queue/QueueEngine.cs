@@ -1,0 +1,614 @@
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>One command of a batch, in file order: refused up front, or dispatched to the controls.</summary>
+internal sealed class Slot(CommandLine line, string? refusal)
+{
+    public CommandLine Line { get; } = line;
+
+    /// <summary>Gets the error of a command refused before dispatch (or of an invalid line), else null.</summary>
+    public string? Refusal { get; } = refusal;
+}
+
+/// <summary>A command held back until its <c>at_step</c>.</summary>
+internal sealed record HeldCommand(CommandLine Line, long LineEnd, long LinesBefore, long AcksOffset);
+
+/// <summary>
+/// Rank 0's side of the queue: reads new complete lines, decides what is refused, held or dispatched, writes
+/// acks in file order and keeps the cursor and <c>controller.json</c>.
+/// </summary>
+internal sealed class QueueEngine<TContext> : IDisposable
+{
+    private const long ControllerFileEveryMs = 1000;
+    private const long IdentityCheckEveryMs = 1000;
+
+    private readonly QueueDirectory _queue;
+    private readonly RuntimeControllerOptions _options;
+    private readonly Dictionary<string, Control<TContext>> _controls;
+    private readonly QueueState _state;
+    private readonly CommandReader _reader;
+    private readonly AckWriter _acks;
+    private readonly LineBatch _batch = new();
+    private readonly List<HeldCommand> _held = [];
+    private readonly ControllerFile<TContext> _controllerFile;
+    private ulong _inode;
+    private long _lastIdentityCheckMs = long.MinValue;
+    private long _lastControllerWriteMs = long.MinValue;
+    private long _lastPollMs = long.MinValue;
+    private double _meanPollIntervalMs;
+    private bool _ackFailureReported;
+    private long _consumedLines;
+
+    public QueueEngine(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
+    {
+        _queue = queue;
+        _options = options;
+        _controls = controls;
+        _state = new QueueState(queue);
+        _reader = new CommandReader(queue.Commands, options.MaxLineBytes);
+        _acks = new AckWriter(queue.Acks);
+        _controllerFile = new ControllerFile<TContext>(queue, options, controls);
+    }
+
+    public void Start()
+    {
+        _acks.Open();
+        _state.Load();
+        _acks.Lines = _state.AckLines;
+        _reader.Position = _state.Offset;
+        var length = _reader.Length();
+        if (length < _state.Offset || !LastLineMatches())
+        {
+            _state.Restart();
+            _reader.Position = 0;
+        }
+
+        _state.LinesBeforeOffset = CountLines(_reader.Position);
+        _state.Offset = _reader.Position;
+        UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
+        _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _state, _acks, _consumedLines, _reader.Position, Report);
+    }
+
+    public IReadOnlyList<Ack> Poll(TContext context, long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
+    {
+        var plan = Prepare(step, nowMs);
+        var acks = plan.Count == 0 ? [] : Finish(plan, step, ExecuteAll(context, plan), ranks: 0);
+        AfterPoll(step, nowMs, stepInterval, timeInterval);
+        return acks;
+    }
+
+    /// <summary>Reads and sorts the next batch. Empty when nothing is new or when earlier acks are still unwritten.</summary>
+    public List<Slot> Prepare(long? step, long nowMs)
+    {
+        var slots = new List<Slot>();
+        if (!FlushPendingAcks())
+        {
+            return slots;
+        }
+
+        var max = _options.MaxCommandsPerPoll ?? int.MaxValue;
+        ReleaseHeld(step, slots, max);
+        if (slots.Count >= max)
+        {
+            return slots;
+        }
+
+        CheckIdentity(nowMs);
+        var length = _reader.Length();
+        if (length == _reader.Position)
+        {
+            return slots;
+        }
+
+        if (length < _reader.Position || !LastLineMatches())
+        {
+            RestartFromTop();
+        }
+
+        _batch.Clear();
+        _reader.Read(_batch, max - slots.Count);
+        foreach (var raw in _batch.Lines)
+        {
+            _consumedLines++;
+            if (raw.Oversize)
+            {
+                var oversize = CommandLine.Oversize(raw.Offset, raw.End, _options.MaxLineBytes);
+                if (_state.TrySkipRecovered(oversize.Id))
+                {
+                    continue;
+                }
+
+                slots.Add(new Slot(oversize, "unsupported op: invalid (" + oversize.Invalid + ")"));
+                _state.MarkAcked(oversize.Id);
+                continue;
+            }
+
+            var bytes = Trim(_batch.Line(raw));
+            if (bytes.IsEmpty)
+            {
+                continue; // blank lines get no ack, as the original
+            }
+
+            var start = raw.Start + (int)Offset(_batch.Line(raw), bytes);
+            var line = CommandLine.Parse(raw.Offset, _batch.Memory(start, bytes.Length));
+            if (_state.TrySkipRecovered(line.Id))
+            {
+                line.Dispose();
+                continue; // acked by a run that was killed before it saved its cursor
+            }
+
+            if (line.Invalid is not null)
+            {
+                slots.Add(new Slot(line, "unsupported op: invalid (" + line.Invalid + ")"));
+                _state.MarkAcked(line.Id);
+                continue;
+            }
+
+            if (line.Refusal is not null || _state.IsAcked(line.Id) || IsHeld(line.Id))
+            {
+                slots.Add(new Slot(line, line.Refusal ?? "duplicate id"));
+                if (line.Refusal is not null)
+                {
+                    _state.MarkAcked(line.Id);
+                }
+
+                continue;
+            }
+
+            if (line.AtStep is { } atStep)
+            {
+                if (step is null)
+                {
+                    slots.Add(new Slot(line, $"at_step {atStep} cannot be honoured: this trainer polls without a step (pass step: to PollAndApply, or send the command without --at-step)"));
+                    _state.MarkAcked(line.Id);
+                    continue;
+                }
+
+                if (step < atStep)
+                {
+                    // Held lines must outlive the batch buffer: parse a copy.
+                    var copy = CommandLine.Parse(raw.Offset, bytes.ToArray());
+                    line.Dispose();
+                    _held.Add(new HeldCommand(copy, raw.End, _consumedLines - 1, _acks.Length));
+                    continue;
+                }
+            }
+
+            slots.Add(new Slot(line, null));
+            _state.MarkAcked(line.Id);
+        }
+
+        return slots;
+    }
+
+    /// <summary>Runs every dispatched command of the plan on this (the only) rank.</summary>
+    public Outcome<TContext>[] ExecuteAll(TContext context, List<Slot> plan)
+    {
+        var outcomes = new Outcome<TContext>[plan.Count];
+        for (var i = 0; i < plan.Count; i++)
+        {
+            if (plan[i].Refusal is null)
+            {
+                outcomes[i] = CommandExecutor.Execute(_controls, context, plan[i].Line);
+            }
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>Writes one ack per slot, in order, flushes once, saves the cursor.</summary>
+    public IReadOnlyList<Ack> Finish(List<Slot> plan, long? step, Outcome<TContext>[] outcomes, int ranks, IReadOnlyDictionary<int, string>[]? rankErrors = null)
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        var result = new Ack[plan.Count];
+        for (var i = 0; i < plan.Count; i++)
+        {
+            var slot = plan[i];
+            var line = slot.Line;
+            var ackStart = _acks.Mark;
+            var writer = _acks.Begin(line.Id, now);
+            AckStatus status;
+            string? error;
+            IReadOnlyDictionary<int, string>? errors = rankErrors?[i];
+            if (slot.Refusal is not null)
+            {
+                status = AckStatus.Rejected;
+                error = slot.Refusal;
+            }
+            else
+            {
+                status = outcomes[i].Status;
+                error = outcomes[i].Error;
+                if (status == AckStatus.Applied && errors is { Count: > 0 })
+                {
+                    status = AckStatus.Failed;
+                    var first = errors.OrderBy(e => e.Key).First();
+                    error = $"rank {first.Key}: {first.Value}";
+                }
+            }
+
+            if (line.Invalid is not null)
+            {
+                writer.WriteString("path"u8, string.Empty);
+                writer.WriteString("op"u8, "invalid");
+            }
+            else
+            {
+                writer.WritePropertyName("path"u8);
+                if (line.Path is { } path)
+                {
+                    path.WriteTo(writer);
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+
+                writer.WritePropertyName("op"u8);
+                line.WriteOp(writer);
+            }
+
+            writer.WriteString("status"u8, status switch
+            {
+                AckStatus.Applied => "applied",
+                AckStatus.Rejected => "rejected",
+                _ => "failed",
+            });
+            var bound = outcomes.Length > i ? outcomes[i].Bound : default;
+            if (status == AckStatus.Applied)
+            {
+                writer.WritePropertyName("args"u8);
+                writer.WriteStartArray();
+                foreach (var value in bound.EchoArgs)
+                {
+                    WriteEcho(writer, value);
+                }
+
+                writer.WriteEndArray();
+                writer.WritePropertyName("kwargs"u8);
+                writer.WriteStartObject();
+                foreach (var (key, value) in bound.EchoKwargs)
+                {
+                    writer.WritePropertyName(key);
+                    WriteEcho(writer, value);
+                }
+
+                writer.WriteEndObject();
+            }
+            else
+            {
+                writer.WriteString("error"u8, error);
+            }
+
+            if (step is { } s)
+            {
+                writer.WriteNumber("step"u8, s);
+            }
+
+            if (ranks > 1)
+            {
+                writer.WriteNumber("ranks"u8, ranks);
+                if (status == AckStatus.Failed && errors is { Count: > 0 })
+                {
+                    writer.WritePropertyName("rank_errors"u8);
+                    writer.WriteStartObject();
+                    foreach (var (rank, message) in errors.OrderBy(e => e.Key))
+                    {
+                        writer.WriteString(rank.ToString(System.Globalization.CultureInfo.InvariantCulture), message);
+                    }
+
+                    writer.WriteEndObject();
+                }
+            }
+
+            _acks.End();
+            result[i] = new Ack(_acks.LastAck(ackStart))
+            {
+                Id = line.Id,
+                Timestamp = now,
+                Path = line.Invalid is not null ? string.Empty : line.Path is null ? null : line.PathForMessage(),
+                Op = line.Invalid is not null ? "invalid" : line.OpText(),
+                Status = status,
+                Error = status == AckStatus.Applied ? null : error,
+                Step = step,
+                Ranks = ranks > 1 ? ranks : null,
+                RankErrors = status == AckStatus.Failed && errors is { Count: > 0 } ? errors : null,
+            };
+        }
+
+        foreach (var slot in plan)
+        {
+            slot.Line.Dispose();
+        }
+
+        if (FlushPendingAcks())
+        {
+            SaveCursor();
+        }
+
+        return result;
+    }
+
+    public void AfterPoll(long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
+    {
+        if (_lastPollMs != long.MinValue && stepInterval is not null)
+        {
+            var delta = nowMs - _lastPollMs;
+            _meanPollIntervalMs = _meanPollIntervalMs == 0 ? delta : (_meanPollIntervalMs * 0.9) + (delta * 0.1);
+        }
+
+        _lastPollMs = nowMs;
+        if (nowMs - _lastControllerWriteMs >= ControllerFileEveryMs || _lastControllerWriteMs == long.MinValue)
+        {
+            _lastControllerWriteMs = nowMs;
+            var interval = timeInterval?.TotalSeconds ?? (_meanPollIntervalMs / 1000.0);
+            _controllerFile.Write(step, interval, _state, _acks, _consumedLines, _reader.Position, Report);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var held in _held)
+        {
+            held.Line.Dispose();
+        }
+
+        _reader.Dispose();
+        _acks.Dispose();
+    }
+
+    private static void WriteEcho(Utf8JsonWriter writer, object? value)
+    {
+        try
+        {
+            JsonValues.Write(writer, value);
+        }
+        catch (ArgumentException)
+        {
+            // A value a validator produced that JSON cannot hold (NaN): echo null rather than a broken file.
+            writer.WriteNullValue();
+        }
+    }
+
+    private void ReleaseHeld(long? step, List<Slot> slots, int max)
+    {
+        if (_held.Count == 0 || step is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < _held.Count && slots.Count < max;)
+        {
+            if (_held[i].Line.AtStep <= step)
+            {
+                slots.Add(new Slot(_held[i].Line, null));
+                _state.MarkAcked(_held[i].Line.Id);
+                _held.RemoveAt(i);
+            }
+            else
+            {
+                i++;
+            }
+        }
+    }
+
+    private bool IsHeld(string id)
+    {
+        foreach (var held in _held)
+        {
+            if (string.Equals(held.Line.Id, id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void SaveCursor()
+    {
+        if (_held.Count > 0)
+        {
+            var first = _held[0];
+            _state.Offset = first.Line.Offset;
+            _state.LinesBeforeOffset = first.LinesBefore;
+            _state.AcksOffset = first.AcksOffset;
+        }
+        else
+        {
+            _state.Offset = _reader.Position;
+            _state.LinesBeforeOffset = _consumedLines;
+            _state.AcksOffset = _acks.Length;
+        }
+
+        RememberLastLine();
+        try
+        {
+            _state.Save();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The cursor is an optimisation: acks.jsonl recovers a stale one.
+            Report(new RuntimeDiagnostic("cursor-write-failed", $"Could not save the cursor in '{_queue.Cursor}': {e.Message}. A restarted trainer will recover its place from acks.jsonl.", e));
+        }
+    }
+
+    private void RememberLastLine()
+    {
+        if (_reader.Position == 0 || _batch.Lines.Count == 0)
+        {
+            return;
+        }
+
+        var last = _batch.Lines[^1];
+        if (last.End != _reader.Position || last.Oversize)
+        {
+            _state.LastLineStart = -1;
+            return;
+        }
+
+        _state.LastLineStart = last.Offset;
+        _state.LastLineLength = last.Length;
+        _state.LastLineHash = QueueState.Hash(_batch.Line(last));
+    }
+
+    /// <summary>Whether the bytes before the read position are still the line consumed last (else the file was replaced).</summary>
+    private bool LastLineMatches()
+    {
+        if (_state.LastLineStart < 0 || _reader.Position == 0)
+        {
+            return true;
+        }
+
+        var length = _state.LastLineLength + 1;
+        var buffer = length <= 4096 ? stackalloc byte[length] : new byte[length];
+        if (_reader.ReadAt(_state.LastLineStart, buffer) != length || buffer[^1] != (byte)'\n')
+        {
+            return false;
+        }
+
+        return QueueState.Hash(buffer[..^1]) == _state.LastLineHash;
+    }
+
+    private void CheckIdentity(long nowMs)
+    {
+        if (nowMs - _lastIdentityCheckMs < IdentityCheckEveryMs && _lastIdentityCheckMs != long.MinValue)
+        {
+            return;
+        }
+
+        _lastIdentityCheckMs = nowMs;
+        if (!UnixFileStatus.TryGet(_queue.Commands, out _, out _, out var inode) || inode == _inode)
+        {
+            return;
+        }
+
+        // commands.jsonl at the path is another file now (rotated or replaced): follow the path.
+        _inode = inode;
+        _reader.Reopen();
+        if (_reader.Length() < _reader.Position || !LastLineMatches())
+        {
+            RestartFromTop();
+        }
+    }
+
+    private void RestartFromTop()
+    {
+        Report(new RuntimeDiagnostic("commands-replaced", $"'{_queue.Commands}' was truncated or replaced; reading it from the start and skipping ids that already have acks."));
+        foreach (var held in _held)
+        {
+            held.Line.Dispose();
+        }
+
+        _held.Clear();
+        _state.Restart();
+        _reader.Reopen();
+        _reader.Position = 0;
+        _consumedLines = 0;
+        UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
+    }
+
+    private bool FlushPendingAcks()
+    {
+        if (_acks.Pending == 0)
+        {
+            return true;
+        }
+
+        if (_acks.TryFlush(out var error))
+        {
+            if (_ackFailureReported)
+            {
+                _ackFailureReported = false;
+                Report(new RuntimeDiagnostic("ack-write-recovered", $"Acks are written to '{_queue.Acks}' again."));
+            }
+
+            SaveCursor();
+            return true;
+        }
+
+        if (!_ackFailureReported)
+        {
+            _ackFailureReported = true;
+            Report(new RuntimeDiagnostic("ack-write-failed", $"Could not write acks to '{_queue.Acks}': {error!.Message}. The commands stay pending (no new ones are read) and their acks are written once the file can be written again; training goes on.", error));
+        }
+
+        return false;
+    }
+
+    private long CountLines(long upTo)
+    {
+        long count = 0;
+        var buffer = new byte[1 << 16];
+        for (long offset = 0; offset < upTo;)
+        {
+            var read = _reader.ReadAt(offset, buffer.AsSpan(0, (int)Math.Min(buffer.Length, upTo - offset)));
+            if (read == 0)
+            {
+                break;
+            }
+
+            count += buffer.AsSpan(0, read).Count((byte)'\n');
+            offset += read;
+        }
+
+        _consumedLines = count;
+        return count;
+    }
+
+    private void Report(RuntimeDiagnostic diagnostic)
+    {
+        if (_options.OnDiagnostic is { } handler)
+        {
+            handler(diagnostic);
+        }
+        else
+        {
+            Console.Error.WriteLine("runtimectl: " + diagnostic.Message);
+        }
+    }
+
+    private static long Offset(ReadOnlySpan<byte> whole, ReadOnlySpan<byte> part) =>
+        System.Runtime.CompilerServices.Unsafe.ByteOffset(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(whole),
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(part));
+
+    /// <summary>Trims what Python's <c>str.strip()</c> trims: ASCII whitespace and Unicode white space.</summary>
+    internal static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> line)
+    {
+        while (!line.IsEmpty)
+        {
+            if (line[0] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0B or 0x0C or 0x1C or 0x1D or 0x1E or 0x1F)
+            {
+                line = line[1..];
+            }
+            else if (line[0] >= 0x80 && System.Text.Rune.DecodeFromUtf8(line, out var rune, out var used) == System.Buffers.OperationStatus.Done && System.Text.Rune.IsWhiteSpace(rune))
+            {
+                line = line[used..];
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        while (!line.IsEmpty)
+        {
+            if (line[^1] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0B or 0x0C or 0x1C or 0x1D or 0x1E or 0x1F)
+            {
+                line = line[..^1];
+            }
+            else if (line[^1] >= 0x80 && System.Text.Rune.DecodeLastFromUtf8(line, out var rune, out var used) == System.Buffers.OperationStatus.Done && System.Text.Rune.IsWhiteSpace(rune))
+            {
+                line = line[..^used];
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        return line;
+    }
+}

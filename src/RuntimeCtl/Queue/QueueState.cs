@@ -1,0 +1,244 @@
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>
+/// What the trainer knows beyond the two <c>.jsonl</c> files: where to resume reading (the cursor) and which ids
+/// have acks. The cursor lives in <c>cursor.json</c>, replaced atomically after each batch's acks are flushed;
+/// <c>acks.jsonl</c> is the truth, so a missing or stale cursor is recovered from it.
+/// </summary>
+internal sealed class QueueState
+{
+    private readonly QueueDirectory _queue;
+    private readonly HashSet<ulong> _acked = [];
+    private readonly Dictionary<ulong, int> _recoverable = [];
+
+    public QueueState(QueueDirectory queue) => _queue = queue;
+
+    /// <summary>Gets or sets the offset in <c>commands.jsonl</c> where reading resumes.</summary>
+    public long Offset { get; set; }
+
+    /// <summary>Gets or sets the number of complete lines before <see cref="Offset"/>.</summary>
+    public long LinesBeforeOffset { get; set; }
+
+    /// <summary>Gets or sets the length of <c>acks.jsonl</c> when the command at <see cref="Offset"/> was first read.</summary>
+    public long AcksOffset { get; set; }
+
+    /// <summary>Gets or sets the place and hash of the last line consumed, to notice a replaced file.</summary>
+    public long LastLineStart { get; set; } = -1;
+
+    public int LastLineLength { get; set; }
+
+    public ulong LastLineHash { get; set; }
+
+    /// <summary>Gets the number of lines in <c>acks.jsonl</c> when it was loaded.</summary>
+    public long AckLines { get; private set; }
+
+    /// <summary>Gets the length of <c>acks.jsonl</c> when it was loaded.</summary>
+    public long AckBytes { get; private set; }
+
+    /// <summary>Loads the cursor and the acked ids. Acks after the cursor's ack offset are ones a killed trainer wrote
+    /// after its last cursor: their commands are skipped once, silently, when read again.</summary>
+    public void Load()
+    {
+        var cursorValid = TryLoadCursor();
+        if (!cursorValid)
+        {
+            Offset = 0;
+            LinesBeforeOffset = 0;
+            AcksOffset = 0;
+            LastLineStart = -1;
+        }
+
+        ScanAcks(AcksOffset);
+    }
+
+    /// <summary>Forgets the cursor (the commands file was replaced): every acked id becomes skippable once.</summary>
+    public void Restart()
+    {
+        Offset = 0;
+        LinesBeforeOffset = 0;
+        LastLineStart = -1;
+        _recoverable.Clear();
+        ScanAcks(0);
+    }
+
+    public bool TrySkipRecovered(string id)
+    {
+        var hash = Hash(id);
+        if (_recoverable.TryGetValue(hash, out var count) && count > 0)
+        {
+            if (count == 1)
+            {
+                _recoverable.Remove(hash);
+            }
+            else
+            {
+                _recoverable[hash] = count - 1;
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    public bool IsAcked(string id) => _acked.Contains(Hash(id));
+
+    public void MarkAcked(string id) => _acked.Add(Hash(id));
+
+    public void Save()
+    {
+        var temp = _queue.Cursor + ".tmp";
+        using (var stream = QueueDirectory.OpenOwnerOnly(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var writer = new Utf8JsonWriter(stream, JsonFormat.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("format"u8, 1);
+            writer.WriteNumber("offset"u8, Offset);
+            writer.WriteNumber("lines"u8, LinesBeforeOffset);
+            writer.WriteNumber("acks_offset"u8, AcksOffset);
+            writer.WriteNumber("last_line_start"u8, LastLineStart);
+            writer.WriteNumber("last_line_length"u8, LastLineLength);
+            writer.WriteString("last_line_hash"u8, LastLineHash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteEndObject();
+        }
+
+        File.Move(temp, _queue.Cursor, overwrite: true);
+    }
+
+    /// <summary>FNV-1a, 64 bits: ids are kept as hashes so a long run's id set stays small.</summary>
+    public static ulong Hash(string id)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in id)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+
+    public static ulong Hash(ReadOnlySpan<byte> bytes)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in bytes)
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+
+    private bool TryLoadCursor()
+    {
+        try
+        {
+            if (!File.Exists(_queue.Cursor))
+            {
+                return false;
+            }
+
+            using var document = JsonDocument.Parse(File.ReadAllBytes(_queue.Cursor));
+            var root = document.RootElement;
+            Offset = root.GetProperty("offset").GetInt64();
+            LinesBeforeOffset = root.GetProperty("lines").GetInt64();
+            AcksOffset = root.GetProperty("acks_offset").GetInt64();
+            LastLineStart = root.GetProperty("last_line_start").GetInt64();
+            LastLineLength = root.GetProperty("last_line_length").GetInt32();
+            LastLineHash = ulong.Parse(root.GetProperty("last_line_hash").GetString()!, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            var acksLength = new FileInfo(_queue.Acks).Length;
+            return Offset >= 0 && AcksOffset >= 0 && AcksOffset <= acksLength;
+        }
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or KeyNotFoundException or FormatException or OverflowException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Streams <c>acks.jsonl</c> once: every id into the acked set, ids after <paramref name="recoverFrom"/> into the skippable counts.</summary>
+    private void ScanAcks(long recoverFrom)
+    {
+        _acked.Clear();
+        _recoverable.Clear();
+
+        long lines = 0;
+        long offset = 0;
+        using var stream = new FileStream(_queue.Acks, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        var buffer = new byte[1 << 16];
+        var pending = new MemoryStream();
+        int read;
+        while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            var span = buffer.AsSpan(0, read);
+            while (true)
+            {
+                var index = span.IndexOf((byte)'\n');
+                if (index < 0)
+                {
+                    pending.Write(span);
+                    break;
+                }
+
+                ReadOnlySpan<byte> line;
+                if (pending.Length > 0)
+                {
+                    pending.Write(span[..index]);
+                    line = pending.GetBuffer().AsSpan(0, (int)pending.Length);
+                }
+                else
+                {
+                    line = span[..index];
+                }
+
+                var lineStart = offset;
+                offset += line.Length + 1;
+                lines++;
+                if (TryReadId(line) is { } id)
+                {
+                    var hash = Hash(id);
+                    _acked.Add(hash);
+                    if (lineStart >= recoverFrom)
+                    {
+                        _recoverable[hash] = _recoverable.GetValueOrDefault(hash) + 1;
+                    }
+                }
+
+                pending.SetLength(0);
+                span = span[(index + 1)..];
+            }
+        }
+
+        AckLines = lines;
+        AckBytes = offset + pending.Length;
+    }
+
+    private static string? TryReadId(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isId)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,57 @@
+using System.Runtime.InteropServices;
+
+namespace RuntimeCtl;
+
+/// <summary>
+/// The owner and identity of a file, which the BCL does not expose: <c>stat(2)</c> through libc, on the two
+/// Linux layouts of <c>struct stat</c> we support (x64 and arm64). Elsewhere <see cref="TryGet(string, out uint, out ulong, out ulong)"/> returns false
+/// and the callers skip the checks that need it.
+/// </summary>
+internal static partial class UnixFileStatus
+{
+    private const int StatSize = 256;
+
+    public static bool IsSupported { get; } = OperatingSystem.IsLinux()
+        && (RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64);
+
+    public static uint EffectiveUserId => IsSupported ? geteuid() : 0;
+
+    /// <summary>Reads the owner and the (device, inode) pair of <paramref name="path"/>, following symlinks.</summary>
+    public static bool TryGet(string path, out uint ownerId, out ulong device, out ulong inode)
+        => TryGet(path, out ownerId, out device, out inode, out _);
+
+    /// <summary>As <see cref="TryGet(string, out uint, out ulong, out ulong)"/>, and tells whether it is a regular file.</summary>
+    public static bool TryGet(string path, out uint ownerId, out ulong device, out ulong inode, out bool isRegularFile)
+    {
+        isRegularFile = false;
+        ownerId = 0;
+        device = 0;
+        inode = 0;
+        if (!IsSupported)
+        {
+            return false;
+        }
+
+        Span<byte> buffer = stackalloc byte[StatSize];
+        if (stat(path, ref MemoryMarshal.GetReference(buffer)) != 0)
+        {
+            return false;
+        }
+
+        // x64: st_dev@0, st_ino@8, st_nlink@16, st_mode@24, st_uid@28.
+        // arm64: st_dev@0, st_ino@8, st_mode@16, st_nlink@20, st_uid@24.
+        device = MemoryMarshal.Read<ulong>(buffer);
+        inode = MemoryMarshal.Read<ulong>(buffer[8..]);
+        var x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        ownerId = MemoryMarshal.Read<uint>(buffer[(x64 ? 28 : 24)..]);
+        const uint TypeMask = 0xF000, RegularFile = 0x8000;
+        isRegularFile = (MemoryMarshal.Read<uint>(buffer[(x64 ? 24 : 16)..]) & TypeMask) == RegularFile;
+        return true;
+    }
+
+    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int stat(string path, ref byte buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint geteuid();
+}

@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+
+namespace RuntimeCtl;
+
+/// <summary>
+/// The runtime control plane of one training job: register named controls, point it at a queue directory, and
+/// call <c>PollAndApply</c> at step boundaries to apply the commands that senders queued.
+/// </summary>
+/// <typeparam name="TContext">What the loop hands to every control (the model, the optimizer, the loop's state).</typeparam>
+/// <remarks>
+/// Create one instance per job (there is no global one). Not thread-safe: register, configure and poll from the
+/// training thread. What a sender writes never throws out of <c>PollAndApply</c>: it becomes an ack. Only program
+/// misuse throws, as a <see cref="RuntimeCtlException"/>.
+/// </remarks>
+public sealed partial class RuntimeController<TContext> : IDisposable
+{
+    private static readonly Ack[] NoAcks = [];
+
+    private readonly RuntimeControllerOptions _options;
+    private readonly IProcessGroup _group;
+    private readonly TimeProvider _time;
+    private readonly bool _systemClock;
+    private readonly bool _singleRank;
+    private readonly Dictionary<string, Control<TContext>> _controls = new(StringComparer.Ordinal);
+    private QueueEngine<TContext>? _engine;
+    private string? _queueDirectory;
+
+    // The hot path: a poll that is not due is one subtraction and one compare.
+    private long _lastDueStep = long.MinValue;
+    private long _lastDueMs;
+    private bool _polled;
+
+    /// <summary>Initializes a new controller.</summary>
+    /// <param name="options">The settings, or <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentException">An option is out of range (every problem is listed).</exception>
+    public RuntimeController(RuntimeControllerOptions? options = null)
+    {
+        _options = (options ?? new RuntimeControllerOptions()).Validated();
+        _group = _options.ProcessGroup;
+        _time = _options.TimeProvider;
+        _systemClock = ReferenceEquals(_time, TimeProvider.System);
+        _singleRank = _group.Size == 1;
+    }
+
+    /// <summary>Gets the full path of the queue directory, or <see langword="null"/> before <see cref="Configure"/>.</summary>
+    public string? QueueDirectory => _queueDirectory;
+
+    /// <summary>Gets this process's rank (0 in a single-process job).</summary>
+    public int Rank => _group.Rank;
+
+    /// <summary>Gets the paths of the registered controls, in registration order.</summary>
+    public IReadOnlyCollection<string> ControlPaths => _controls.Keys;
+
+    /// <summary>
+    /// Sets the queue directory. Rank 0 creates it (0700) and its files (0600) if absent, checks that no other user
+    /// can write them, and recovers its place in the queue from a previous run. May come before or after
+    /// <c>Register</c>, but before the first poll. Calling it again with the same directory does nothing.
+    /// </summary>
+    /// <param name="queueDirectory">The queue directory, e.g. <c>/tmp/runtimectl</c>.</param>
+    /// <returns>This controller.</returns>
+    /// <exception cref="QueueConfigurationException">Another directory was configured already, or the directory is unsafe or cannot be created.</exception>
+    /// <exception cref="ProcessGroupException">A launcher started several ranks but the process group has one.</exception>
+    public RuntimeController<TContext> Configure(string queueDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(queueDirectory);
+        var full = Path.GetFullPath(queueDirectory);
+        if (_queueDirectory is not null)
+        {
+            return string.Equals(_queueDirectory, full, StringComparison.Ordinal)
+                ? this
+                : throw new QueueConfigurationException(full, $"This controller already uses the queue directory '{_queueDirectory}'; it cannot switch to '{full}'. Create another RuntimeController for another queue.");
+        }
+
+        CheckLauncher();
+        if (_group.Rank == 0)
+        {
+            var queue = new QueueDirectory(full);
+            queue.EnsureCreated(_options.AllowSharedQueue);
+            _engine = new QueueEngine<TContext>(queue, _options, _controls);
+            _engine.Start();
+        }
+
+        _queueDirectory = full;
+        return this;
+    }
+
+    /// <summary>
+    /// Polls at the interval of <see cref="RuntimeControllerOptions.PollInterval"/>: when due, applies every
+    /// complete command queued since the last poll, in file order, and writes their acks.
+    /// </summary>
+    /// <param name="context">What the controls receive first.</param>
+    /// <returns>The acks written by this call (empty when the poll was not due or nothing was queued).</returns>
+    /// <exception cref="QueueConfigurationException"><see cref="Configure"/> was not called.</exception>
+    public IReadOnlyList<Ack> PollAndApply(TContext context) => PollAndApply(context, _options.PollInterval);
+
+    /// <summary>Polls by time: due on the first call, then once <paramref name="everySeconds"/> have passed (monotonic clock).</summary>
+    /// <param name="context">What the controls receive first.</param>
+    /// <param name="everySeconds">The interval in seconds; 0 polls on every call.</param>
+    /// <param name="step">The current step, written into acks and deciding <c>at_step</c> commands; <see langword="null"/> when the loop has none.</param>
+    /// <returns>The acks written by this call.</returns>
+    /// <exception cref="QueueConfigurationException"><see cref="Configure"/> was not called.</exception>
+    public IReadOnlyList<Ack> PollAndApply(TContext context, double everySeconds, long? step = null)
+        => PollAndApply(context, double.IsFinite(everySeconds) && everySeconds > 0 ? TimeSpan.FromSeconds(everySeconds) : TimeSpan.Zero, step);
+
+    /// <summary>Polls by time: due on the first call, then once <paramref name="every"/> has passed (monotonic clock).</summary>
+    /// <param name="context">What the controls receive first.</param>
+    /// <param name="every">The interval; <see cref="TimeSpan.Zero"/> polls on every call.</param>
+    /// <param name="step">The current step, written into acks and deciding <c>at_step</c> commands; <see langword="null"/> when the loop has none.</param>
+    /// <returns>The acks written by this call.</returns>
+    /// <exception cref="QueueConfigurationException"><see cref="Configure"/> was not called.</exception>
+    /// <remarks>With several ranks every call is a collective: rank 0 decides whether the poll is due and tells the others.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public IReadOnlyList<Ack> PollAndApply(TContext context, TimeSpan every, long? step = null)
+    {
+        if (_polled && _singleRank && (NowMs() - _lastDueMs) * TimeSpan.TicksPerMillisecond < every.Ticks)
+        {
+            return NoAcks;
+        }
+
+        return PollByTime(context, every, step);
+    }
+
+    /// <summary>
+    /// Polls by step: due on the first call, then when <paramref name="step"/> has advanced by
+    /// <paramref name="everySteps"/> since the last due poll (or went back, after a checkpoint was loaded).
+    /// </summary>
+    /// <param name="context">What the controls receive first.</param>
+    /// <param name="step">The current step, written into acks and deciding <c>at_step</c> commands.</param>
+    /// <param name="everySteps">Poll every this many steps; 1 polls on every step.</param>
+    /// <returns>The acks written by this call.</returns>
+    /// <exception cref="QueueConfigurationException"><see cref="Configure"/> was not called.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="everySteps"/> is below 1.</exception>
+    /// <remarks>With several ranks every rank decides from the step alone, so a step that is not due runs no collective.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public IReadOnlyList<Ack> PollAndApply(TContext context, long step, int everySteps = 1)
+    {
+        if ((ulong)(step - _lastDueStep) < (ulong)everySteps && everySteps > 0)
+        {
+            return NoAcks;
+        }
+
+        return PollByStep(context, step, everySteps);
+    }
+
+    /// <summary>Closes the queue files. The controller cannot poll afterwards.</summary>
+    public void Dispose()
+    {
+        _engine?.Dispose();
+        _engine = null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private IReadOnlyList<Ack> PollByStep(TContext context, long step, int everySteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(everySteps, 1);
+        EnsureConfigured();
+        _lastDueStep = step;
+        _polled = true;
+        return _engine is not null && _singleRank
+            ? _engine.Poll(context, step, NowMs(), stepInterval: everySteps, timeInterval: null)
+            : RankedPoll(context, step, everySteps, null, decided: true);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private IReadOnlyList<Ack> PollByTime(TContext context, TimeSpan every, long? step)
+    {
+        EnsureConfigured();
+        var now = NowMs();
+        if (_singleRank)
+        {
+            _lastDueMs = now;
+            _polled = true;
+            return _engine!.Poll(context, step, now, stepInterval: null, timeInterval: every);
+        }
+
+        // Rank 0 decides for everyone: the ranks' clocks need not agree.
+        var due = !_polled || (now - _lastDueMs) * TimeSpan.TicksPerMillisecond >= every.Ticks;
+        if (due && _group.Rank == 0)
+        {
+            _lastDueMs = now;
+        }
+
+        _polled = true;
+        return RankedPoll(context, step, null, every, due);
+    }
+
+    private long NowMs() => _systemClock
+        ? Environment.TickCount64
+        : (long)(_time.GetTimestamp() * 1000.0 / _time.TimestampFrequency);
+
+    private void EnsureConfigured()
+    {
+        if (_queueDirectory is null)
+        {
+            throw new QueueConfigurationException(null, "PollAndApply was called before Configure. Call Configure(queueDirectory) once, before the first poll (it may come after Register).");
+        }
+
+        if (_engine is null && _group.Rank == 0)
+        {
+            throw new ObjectDisposedException(nameof(RuntimeController<TContext>), "This controller was disposed; create a new one to poll again.");
+        }
+    }
+
+    private void CheckLauncher()
+    {
+        if (_options.IgnoreLauncherEnvironment)
+        {
+            return;
+        }
+
+        foreach (var name in (string[])["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS", "WORLD_SIZE"])
+        {
+            if (int.TryParse(Environment.GetEnvironmentVariable(name), out var size) && size > 1 && size != _group.Size)
+            {
+                throw new ProcessGroupException(
+                    $"The launcher started {size} ranks ({name}={size}) but this controller's process group has {_group.Size}: every process would apply every command alone. " +
+                    "Set RuntimeControllerOptions.ProcessGroup to the job's group (for MPI: MpiProcessGroup.Initialize() from the RuntimeCtl.Mpi package), " +
+                    "or set IgnoreLauncherEnvironment if these processes are independent jobs on purpose.");
+            }
+        }
+    }
+}

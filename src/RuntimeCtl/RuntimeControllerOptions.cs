@@ -1,0 +1,96 @@
+namespace RuntimeCtl;
+
+/// <summary>
+/// Settings of a <see cref="RuntimeController{TContext}"/>. Read once, when the controller is created; every
+/// problem is reported together in one <see cref="ArgumentException"/>.
+/// </summary>
+public sealed class RuntimeControllerOptions
+{
+    /// <summary>Gets or sets the interval of <c>PollAndApply(context)</c> calls that give no interval of their own.</summary>
+    /// <value>The default is 2 seconds.</value>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Gets or sets the most commands one poll applies, bounding one step's stall; the rest wait for the next poll.</summary>
+    /// <value>The default is <see langword="null"/>: no cap.</value>
+    public int? MaxCommandsPerPoll { get; set; }
+
+    /// <summary>Gets or sets the longest command line accepted; a longer one is rejected without being held in memory.</summary>
+    /// <value>The default is 1 MiB.</value>
+    public int MaxLineBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets whether a group-writable queue directory is accepted (for teams that share a job on purpose).
+    /// A world-writable directory is always refused.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool AllowSharedQueue { get; set; }
+
+    /// <summary>Gets or sets the clock: wall time for the <c>ts</c> fields, monotonic time for throttling.</summary>
+    /// <value>The default is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Gets or sets the ranks of the job.</summary>
+    /// <value>The default is <see cref="ProcessGroup.SingleProcess"/>.</value>
+    public IProcessGroup ProcessGroup { get; set; } = RuntimeCtl.ProcessGroup.SingleProcess;
+
+    /// <summary>Gets or sets the receiver of problems the controller survives.</summary>
+    /// <value>The default writes one line to standard error.</value>
+    public Action<RuntimeDiagnostic>? OnDiagnostic { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether to skip the start-up check that a launcher (mpirun, srun, torchrun) that started
+    /// several ranks is matched by a <see cref="ProcessGroup"/> of that size.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool IgnoreLauncherEnvironment { get; set; }
+
+    internal RuntimeControllerOptions Validated()
+    {
+        var problems = new List<string>();
+        if (PollInterval < TimeSpan.Zero)
+        {
+            problems.Add($"PollInterval must be zero or positive, got {PollInterval}.");
+        }
+
+        if (MaxCommandsPerPoll is < 1)
+        {
+            problems.Add($"MaxCommandsPerPoll must be at least 1 (or null for no cap), got {MaxCommandsPerPoll}.");
+        }
+
+        if (MaxLineBytes < 1024)
+        {
+            problems.Add($"MaxLineBytes must be at least 1024, got {MaxLineBytes}.");
+        }
+
+        if (TimeProvider is null)
+        {
+            problems.Add("TimeProvider must not be null; use TimeProvider.System.");
+        }
+
+        if (ProcessGroup is null)
+        {
+            problems.Add("ProcessGroup must not be null; use ProcessGroup.SingleProcess for one process.");
+        }
+        else if (ProcessGroup.Size < 1 || ProcessGroup.Rank < 0 || ProcessGroup.Rank >= ProcessGroup.Size)
+        {
+            problems.Add($"ProcessGroup reports rank {ProcessGroup.Rank} of {ProcessGroup.Size}; the rank must be in [0, size).");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid RuntimeControllerOptions: " + string.Join(" ", problems));
+        }
+
+        return new RuntimeControllerOptions
+        {
+            PollInterval = PollInterval,
+            MaxCommandsPerPoll = MaxCommandsPerPoll,
+            MaxLineBytes = MaxLineBytes,
+            AllowSharedQueue = AllowSharedQueue,
+            TimeProvider = TimeProvider!,
+            ProcessGroup = ProcessGroup!,
+            OnDiagnostic = OnDiagnostic,
+            IgnoreLauncherEnvironment = IgnoreLauncherEnvironment,
+        };
+    }
+}
