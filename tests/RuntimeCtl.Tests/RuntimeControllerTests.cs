@@ -156,7 +156,7 @@ public sealed class RuntimeControllerTests : IDisposable
     {
         var ack = One("""{"id":"x","path":"save_ckpt","args":[1]}""");
 
-        Assert.Equal("save_ckpt takes no positional args, got 1", ack.GetProperty("error").GetString());
+        Assert.Equal("save_ckpt takes no positional args", ack.GetProperty("error").GetString());
     }
 
     [Theory]

@@ -76,7 +76,7 @@ internal abstract class Control<TContext>
         }
 
         throw new ControlArgumentException(count == 0
-            ? $"{Path} takes no positional args, got {args.Count}"
+            ? $"{Path} takes no positional args"
             : $"{Path} expects exactly {count} positional arg{(count == 1 ? string.Empty : "s")}, got {args.Count}");
     }
 }

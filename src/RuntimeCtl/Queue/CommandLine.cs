@@ -95,7 +95,7 @@ internal sealed class CommandLine : IDisposable
         }
         catch (JsonException e)
         {
-            line.Invalid = "the line is not valid JSON: " + Shorten(e.Message);
+            line.Invalid = "not valid JSON: " + Shorten(e.Message);
             return;
         }
 
@@ -103,7 +103,7 @@ internal sealed class CommandLine : IDisposable
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
-            line.Invalid = $"the line is JSON but not an object (it is {Kind(root)})";
+            line.Invalid = $"not a JSON object: it is {Kind(root)}";
             return;
         }
 
