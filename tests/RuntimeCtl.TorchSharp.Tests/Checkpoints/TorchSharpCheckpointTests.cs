@@ -95,7 +95,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         var (saved, savedOptimizer) = Build(hidden: 8, "fc1");
         TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, appliedCommandPosition: 0);
         var (other, _) = Build(hidden: 8, "fc1");
-        using var sgd = optim.SGD(other.parameters(), lr: 0.1, momentum: 0.9);
+        using var sgd = optim.SGD(other.parameters(), learningRate: 0.1, momentum: 0.9);
         var weights = TorchAssert.Snapshot(other.state_dict().Values);
         var optimizerState = TorchAssert.StateBytes(sgd);
 

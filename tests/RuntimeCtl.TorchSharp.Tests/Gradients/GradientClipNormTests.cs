@@ -12,7 +12,7 @@ public sealed class GradientClipNormTests
         // Arrange: gradient (6, 8) has norm 10.
         using var scope = NewDisposeScope();
         var parameter = new Parameter(zeros(2));
-        using var optimizer = optim.SGD([parameter], lr: 1);
+        using var optimizer = optim.SGD([parameter], learningRate: 1);
         var clip = new GradientClipNorm { MaxNorm = 1 };
         (parameter * tensor(new[] { 6f, 8f })).sum().backward();
 
@@ -37,7 +37,7 @@ public sealed class GradientClipNormTests
 
         Assert.Null(norm);
         Assert.Null(clip.MaxNorm);
-        TorchAssert.Close(tensor(new[] { 6f, 8f }), parameter.grad()!);
+        TorchAssert.Close(tensor(new[] { 6f, 8f }), parameter.grad!);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class GradientClipNormTests
         clip.MaxNorm = null;
 
         Assert.Null(clip.Apply([parameter]));
-        TorchAssert.Close(tensor(new[] { 6f, 8f }), parameter.grad()!);
+        TorchAssert.Close(tensor(new[] { 6f, 8f }), parameter.grad!);
     }
 
     [Theory]

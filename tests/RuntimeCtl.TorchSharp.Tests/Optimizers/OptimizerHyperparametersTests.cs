@@ -77,7 +77,7 @@ public sealed class OptimizerHyperparametersTests
         // Arrange
         using var scope = NewDisposeScope();
         var parameter = NewParameter(1f, 1f);
-        using var optimizer = optim.SGD([parameter], lr: 0.4);
+        using var optimizer = optim.SGD([parameter], learningRate: 0.4);
 
         // Act
         OptimizerHyperparameters.MultiplyLearningRate(optimizer, 0.5);
@@ -117,7 +117,7 @@ public sealed class OptimizerHyperparametersTests
         const double Wd = 0.5;
         var parameter = NewParameter(2f, -4f, 8f);
         using OptimizerHelper optimizer = kind == "SGD"
-            ? optim.SGD([parameter], lr: Lr)
+            ? optim.SGD([parameter], learningRate: Lr)
             : optim.AdamW([parameter], lr: Lr);
         var start = parameter.detach().clone();
 
@@ -182,7 +182,7 @@ public sealed class OptimizerHyperparametersTests
     public void SetBetas_Sgd_ThrowsNotSupported()
     {
         using var scope = NewDisposeScope();
-        using var optimizer = optim.SGD([NewParameter(1f)], lr: 0.1);
+        using var optimizer = optim.SGD([NewParameter(1f)], learningRate: 0.1);
 
         Assert.Throws<NotSupportedException>(() => OptimizerHyperparameters.SetBetas(optimizer, 0.9, 0.99));
     }
@@ -202,7 +202,7 @@ public sealed class OptimizerHyperparametersTests
         // Arrange: constant gradient g and lr 1. Step 1 moves by g; step 2 by momentum·g + g.
         using var scope = NewDisposeScope();
         var parameter = NewParameter(10f, 10f);
-        using var optimizer = optim.SGD([parameter], lr: 1, momentum: 0);
+        using var optimizer = optim.SGD([parameter], learningRate: 1, momentum: 0);
         var gradient = Gradient(1f, 2f);
 
         // Act
@@ -219,7 +219,7 @@ public sealed class OptimizerHyperparametersTests
     public void SetMomentum_ZeroOnNesterovSgd_ThrowsAndKeepsTheMomentum()
     {
         using var scope = NewDisposeScope();
-        using var optimizer = optim.SGD([NewParameter(1f)], lr: 0.1, momentum: 0.9, nesterov: true);
+        using var optimizer = optim.SGD([NewParameter(1f)], learningRate: 0.1, momentum: 0.9, nesterov: true);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerHyperparameters.SetMomentum(optimizer, 0));
 
@@ -284,7 +284,7 @@ public sealed class OptimizerHyperparametersTests
     {
         "AdamW" => optim.AdamW(parameters, lr: lr, weight_decay: weightDecay),
         "Adam" => optim.Adam(parameters, lr: lr, weight_decay: weightDecay),
-        "SGD" => optim.SGD(parameters, lr: lr, momentum: 0.9, weight_decay: weightDecay),
+        "SGD" => optim.SGD(parameters, learningRate: lr, momentum: 0.9, weight_decay: weightDecay),
         "RMSProp" => optim.RMSProp(parameters, lr: lr, momentum: 0.9, weight_decay: weightDecay),
         "Rprop" => optim.Rprop(parameters, lr: lr),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown optimizer kind."),

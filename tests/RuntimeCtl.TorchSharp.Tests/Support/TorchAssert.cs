@@ -36,11 +36,14 @@ internal static class TorchAssert
         return buffer.ToArray();
     }
 
+    private static string Values(Tensor tensor) =>
+        "[" + string.Join(", ", tensor.to_type(ScalarType.Float64).data<double>().ToArray()) + "]";
+
     /// <summary>Asserts that two floating-point tensors are equal within a tight relative tolerance.</summary>
     public static void Close(Tensor expected, Tensor actual, double relative = 1e-6)
     {
         Assert.True(
             expected.allclose(actual, rtol: relative, atol: 1e-9),
-            $"Expected {expected.ToString(TensorStringStyle.Julia)} but got {actual.ToString(TensorStringStyle.Julia)}.");
+            $"Expected {Values(expected)} but got {Values(actual)}.");
     }
 }
