@@ -150,12 +150,12 @@ public sealed class MultiRankPollTests : IDisposable
 
 /// <summary>Tests that change the process environment run alone.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class EnvironmentCollection
+public sealed class ProcessEnvironmentTests
 {
     public const string Name = "process environment";
 }
 
-[Collection(EnvironmentCollection.Name)]
+[Collection(ProcessEnvironmentTests.Name)]
 public sealed class LauncherCheckTests : IDisposable
 {
     private readonly TempQueueDirectory _q = new();
