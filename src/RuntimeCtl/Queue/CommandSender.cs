@@ -28,7 +28,7 @@ public static class CommandSender
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(queueDirectory);
         ArgumentNullException.ThrowIfNull(path);
-        var line = Serialize(Guid.NewGuid().ToString("D"), DateTimeOffset.UtcNow, path, args, kwargs, atStep);
+        var line = Serialize(Guid.NewGuid().ToString("D"), TimeProvider.System.GetUtcNow(), path, args, kwargs, atStep);
         Append(queueDirectory, line, allowSharedQueue);
         return System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1));
     }
@@ -127,7 +127,9 @@ public static class CommandSender
             }
             catch (IOException) when (Environment.TickCount64 < deadline && File.Exists(path))
             {
+#pragma warning disable RS0030 // a sender process waiting for another sender's lock, never the training thread
                 Thread.Sleep(delay);
+#pragma warning restore RS0030
                 delay = Math.Min(delay * 2, 20);
             }
         }

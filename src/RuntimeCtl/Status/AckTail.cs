@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>
+/// The last acks of <c>acks.jsonl</c>, read from the end of the file: only as many lines as it takes to find the
+/// acks asked for. A line that is not a JSON object is counted and skipped, never fatal.
+/// </summary>
+internal sealed class AckTail
+{
+    /// <summary>A line longer than this is counted as bad without being read; a real ack is far shorter.</summary>
+    public const int MaxLineBytes = 16 * 1024 * 1024;
+
+    private static readonly AckTail Empty = new([], 0, null);
+
+    private AckTail(IReadOnlyList<JsonElement> acks, int badLines, string? firstProblem)
+    {
+        Acks = acks;
+        BadLines = badLines;
+        FirstProblem = firstProblem;
+    }
+
+    /// <summary>Gets the acks found, oldest first.</summary>
+    public IReadOnlyList<JsonElement> Acks { get; }
+
+    /// <summary>Gets the number of lines among those read that are not JSON objects.</summary>
+    public int BadLines { get; }
+
+    /// <summary>Gets what was wrong with the newest bad line, or <see langword="null"/> when none was bad.</summary>
+    public string? FirstProblem { get; }
+
+    /// <summary>Reads the last <paramref name="count"/> acks of <paramref name="path"/> (fewer if the file has fewer; none if it is missing).</summary>
+    public static AckTail Read(string path, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count == 0)
+        {
+            return Empty;
+        }
+
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Empty;
+        }
+
+        using (handle)
+        {
+            var scanner = new BackwardLineScanner(handle, RandomAccess.GetLength(handle));
+            var acks = new List<JsonElement>(Math.Min(count, 1024));
+            var bad = 0;
+            string? problem = null;
+            while (acks.Count < count && scanner.TryPrevious(out var start, out var end))
+            {
+                if (end - start > MaxLineBytes)
+                {
+                    bad++;
+                    problem ??= $"the line at byte {start} is {end - start} bytes long";
+                    continue;
+                }
+
+                var bytes = new byte[end - start];
+                var read = 0;
+                while (read < bytes.Length)
+                {
+                    var n = RandomAccess.Read(handle, bytes.AsSpan(read), start + read);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    read += n;
+                }
+
+                var (offset, length) = Trim(bytes.AsSpan(0, read), start == 0);
+                if (length == 0)
+                {
+                    continue;
+                }
+
+                if (TryParse(bytes.AsMemory(offset, length), out var ack, out var error))
+                {
+                    acks.Add(ack);
+                }
+                else
+                {
+                    bad++;
+                    problem ??= $"the line at byte {start.ToString(CultureInfo.InvariantCulture)} {error}";
+                }
+            }
+
+            acks.Reverse();
+            return new AckTail(acks, bad, problem);
+        }
+    }
+
+    private static bool TryParse(ReadOnlyMemory<byte> line, out JsonElement ack, out string? error)
+    {
+        ack = default;
+        try
+        {
+            using var document = JsonDocument.Parse(line, JsonFormat.DocumentOptions);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                error = "is JSON but not an object";
+                return false;
+            }
+
+            ack = document.RootElement.Clone();
+            error = null;
+            return true;
+        }
+        catch (JsonException e)
+        {
+            error = "is not valid JSON (" + e.Message + ")";
+            return false;
+        }
+    }
+
+    /// <summary>The place of the line without ASCII white space around it (and without a BOM at the file's start).</summary>
+    private static (int Offset, int Length) Trim(ReadOnlySpan<byte> line, bool atFileStart)
+    {
+        var offset = atFileStart && line.StartsWith("\uFEFF"u8) ? 3 : 0;
+        var rest = line[offset..];
+        var trimmedStart = rest.TrimStart(" \t\r\n\v\f"u8);
+        offset += rest.Length - trimmedStart.Length;
+        return (offset, trimmedStart.TrimEnd(" \t\r\n\v\f"u8).Length);
+    }
+}

@@ -1,0 +1,205 @@
+using System.Text.Json;
+
+namespace RuntimeCtl;
+
+/// <summary>One registered control as <c>controller.json</c> lists it.</summary>
+/// <param name="Path">The control's path.</param>
+/// <param name="Parameters">Its parameters, in order (positional first as the trainer wrote them).</param>
+/// <param name="Description">Its description, if any.</param>
+/// <param name="Value">Its current value, when the control exposes one.</param>
+/// <param name="Json">The entry as written, with any fields this reader does not know.</param>
+internal sealed record ControlSnapshot(string Path, IReadOnlyList<ControlParameter> Parameters, string? Description, JsonElement? Value, JsonElement Json);
+
+/// <summary>
+/// <c>controller.json</c> as read at one moment (PROTOCOL §4): who the trainer is, when it last polled, its controls,
+/// and the line counts it keeps for a fast <c>status</c>. Every field is optional, so files of other writers read too.
+/// </summary>
+internal sealed class ControllerSnapshot
+{
+    /// <summary>A larger file is not a controller file: it is not read.</summary>
+    public const int MaxBytes = 16 * 1024 * 1024;
+
+    private ControllerSnapshot(JsonElement root, IReadOnlyList<ControlSnapshot> controls)
+    {
+        Json = root;
+        Controls = controls;
+        Pid = Int64(root, "pid");
+        Host = String(root, "host");
+        StartedTs = Double(root, "started_ts");
+        LastPollTs = Double(root, "last_poll_ts");
+        PollIntervalSeconds = Double(root, "poll_interval_s") is { } interval && double.IsFinite(interval) && interval >= 0 ? interval : 0;
+        Step = Int64(root, "step");
+        WorldSize = Int64(root, "world_size");
+        CommandsLines = Int64(root, "commands_lines");
+        CommandsBytes = Int64(root, "commands_bytes");
+        AcksLines = Int64(root, "acks_lines");
+        AcksBytes = Int64(root, "acks_bytes");
+    }
+
+    /// <summary>Gets the whole file as read.</summary>
+    public JsonElement Json { get; }
+
+    /// <summary>Gets whether the file lists the controls at all (a writer that does not know them leaves the list out).</summary>
+    public bool ListsControls => Json.TryGetProperty("controls"u8, out var controls) && controls.ValueKind == JsonValueKind.Array;
+
+    /// <summary>Gets the registered controls, in the file's order.</summary>
+    public IReadOnlyList<ControlSnapshot> Controls { get; }
+
+    /// <summary>Gets the trainer's process id.</summary>
+    public long? Pid { get; }
+
+    /// <summary>Gets the trainer's host name.</summary>
+    public string? Host { get; }
+
+    /// <summary>Gets when the trainer configured its controller, in seconds since the Unix epoch.</summary>
+    public double? StartedTs { get; }
+
+    /// <summary>Gets when the trainer last polled (as of the file's last write), in seconds since the Unix epoch.</summary>
+    public double? LastPollTs { get; }
+
+    /// <summary>Gets the trainer's poll interval in seconds (0 when unknown).</summary>
+    public double PollIntervalSeconds { get; }
+
+    /// <summary>Gets the step of the trainer's last poll, when it polls with a step.</summary>
+    public long? Step { get; }
+
+    /// <summary>Gets the number of ranks.</summary>
+    public long? WorldSize { get; }
+
+    /// <summary>Gets the number of lines of <c>commands.jsonl</c> before <see cref="CommandsBytes"/>.</summary>
+    public long? CommandsLines { get; }
+
+    /// <summary>Gets the offset of <c>commands.jsonl</c> the trainer had read up to.</summary>
+    public long? CommandsBytes { get; }
+
+    /// <summary>Gets the number of lines of <c>acks.jsonl</c> before <see cref="AcksBytes"/>.</summary>
+    public long? AcksLines { get; }
+
+    /// <summary>Gets the length of <c>acks.jsonl</c> after the trainer's last write.</summary>
+    public long? AcksBytes { get; }
+
+    /// <summary>Gets the longest time since the last poll at which the trainer still counts as polling: <c>max(3 × poll interval, 5 s)</c>.</summary>
+    public TimeSpan FreshnessWindow => Freshness.Window(PollIntervalSeconds);
+
+    /// <summary>Gets the seconds since the trainer's last poll (negative if its clock is ahead), or <see langword="null"/> when the file does not say.</summary>
+    public double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? Freshness.UnixSeconds(now) - ts : null;
+
+    /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (PROTOCOL §4).</summary>
+    public bool IsFresh(DateTimeOffset now) => LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds;
+
+    /// <summary>Gets whether a control with this exact path is registered.</summary>
+    public bool HasControl(string path) => Controls.Any(c => string.Equals(c.Path, path, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Reads <c>controller.json</c>. Returns <see langword="null"/> when it is missing, or (with
+    /// <paramref name="problem"/> saying why) when it cannot be read or is not a JSON object.
+    /// </summary>
+    public static ControllerSnapshot? TryRead(string path, out string? problem)
+    {
+        problem = null;
+        byte[] bytes;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            if (stream.Length > MaxBytes)
+            {
+                problem = $"'{path}' is {stream.Length} bytes long, more than a controller file can be";
+                return null;
+            }
+
+            bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"cannot read '{path}': {e.Message}";
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes, JsonFormat.DocumentOptions);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                problem = $"'{path}' is not a JSON object";
+                return null;
+            }
+
+            root = root.Clone();
+            return new ControllerSnapshot(root, ReadControls(root));
+        }
+        catch (JsonException e)
+        {
+            problem = $"'{path}' is not valid JSON: {e.Message}";
+            return null;
+        }
+    }
+
+    private static List<ControlSnapshot> ReadControls(JsonElement root)
+    {
+        var controls = new List<ControlSnapshot>();
+        if (!root.TryGetProperty("controls"u8, out var array) || array.ValueKind != JsonValueKind.Array)
+        {
+            return controls;
+        }
+
+        foreach (var entry in array.EnumerateArray())
+        {
+            if (entry.ValueKind != JsonValueKind.Object || String(entry, "path") is not { } path)
+            {
+                continue;
+            }
+
+            var parameters = new List<ControlParameter>();
+            if (entry.TryGetProperty("params"u8, out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var p in list.EnumerateArray())
+                {
+                    if (p.ValueKind == JsonValueKind.Object)
+                    {
+                        parameters.Add(new ControlParameter(
+                            String(p, "name") ?? $"arg{parameters.Count}",
+                            String(p, "type") ?? "any",
+                            !p.TryGetProperty("required"u8, out var required) || required.ValueKind != JsonValueKind.False,
+                            p.TryGetProperty("keyword"u8, out var keyword) && keyword.ValueKind == JsonValueKind.True));
+                    }
+                }
+            }
+
+            JsonElement? value = entry.TryGetProperty("value"u8, out var v) ? v : null;
+            controls.Add(new ControlSnapshot(path, parameters, String(entry, "description"), value, entry));
+        }
+
+        return controls;
+    }
+
+    private static string? String(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static double? Double(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) ? d : null;
+
+    private static long? Int64(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var l) ? l : null;
+}
+
+/// <summary>When a trainer counts as polling (PROTOCOL §4).</summary>
+internal static class Freshness
+{
+    /// <summary>The shortest window: a trainer that polls often is not called dead for one slow step.</summary>
+    public static readonly TimeSpan MinimumWindow = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets <c>max(3 × poll interval, 5 s)</c>.</summary>
+    public static TimeSpan Window(double pollIntervalSeconds) =>
+        double.IsFinite(pollIntervalSeconds) && pollIntervalSeconds * 3 > MinimumWindow.TotalSeconds
+            ? TimeSpan.FromSeconds(Math.Min(pollIntervalSeconds * 3, TimeSpan.MaxValue.TotalSeconds / 2))
+            : MinimumWindow;
+
+    /// <summary>Gets <paramref name="time"/> as seconds since the Unix epoch, as the queue files write it.</summary>
+    public static double UnixSeconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
+}
