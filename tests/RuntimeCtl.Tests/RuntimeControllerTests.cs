@@ -169,6 +169,7 @@ public sealed class RuntimeControllerTests : IDisposable
     [InlineData("{\"id\":\"x\",\"args\":[1e999]}")]
     [InlineData("{\"id\":\"x\",\"id\":\"y\"}")]
     [InlineData("{\"id\":\"x\",\"args\":[\"\\ud800\"]}")]
+    [InlineData("{\"id\":\"x\",\"kwargs\":{\"\\ud800\":1}}")]
     public void PollAndApply_LineThatIsNotAUsableObject_IsRejectedAsInvalid(string line)
     {
         var acks = Run(line, """{"id":"after","path":"model.dropout.p","args":[0.3]}""");

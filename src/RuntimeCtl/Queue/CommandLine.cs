@@ -98,6 +98,12 @@ internal sealed class CommandLine : IDisposable
             line.Invalid = "not valid JSON: " + Shorten(e.Message);
             return;
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-key check decodes every key, and a key with a lone surrogate cannot be decoded.
+            line.Invalid = "a key contains a lone surrogate (\\ud800-\\udfff escape without its pair)";
+            return;
+        }
 
         line._document = document;
         var root = document.RootElement;
