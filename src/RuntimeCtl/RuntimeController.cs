@@ -48,6 +48,12 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// <summary>Gets this process's rank (0 in a single-process job).</summary>
     public int Rank => _group.Rank;
 
+    /// <summary>
+    /// Gets how many lines of <c>commands.jsonl</c> this controller has consumed (acked or skipped as blank or
+    /// already acked), e.g. to record in a checkpoint. Known on rank 0 only; 0 on other ranks and before <see cref="Configure"/>.
+    /// </summary>
+    public long CommandPosition => _engine?.ConsumedLines ?? 0;
+
     /// <summary>Gets the paths of the registered controls, in registration order.</summary>
     public IReadOnlyCollection<string> ControlPaths => _controls.Keys;
 

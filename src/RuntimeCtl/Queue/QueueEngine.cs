@@ -51,6 +51,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _controllerFile = new ControllerFile<TContext>(queue, options, controls);
     }
 
+    public long ConsumedLines => _consumedLines;
+
     public void Start()
     {
         _acks.Open();
