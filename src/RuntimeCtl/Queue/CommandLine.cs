@@ -95,7 +95,10 @@ internal sealed class CommandLine : IDisposable
         }
         catch (JsonException e)
         {
-            line.Invalid = "not valid JSON: " + Shorten(e.Message);
+            // With duplicate keys refused, an object that names a key twice is ambiguous: which value would apply?
+            line.Invalid = e.Message.Contains("Duplicate", StringComparison.Ordinal)
+                ? "a key appears twice, so the command is ambiguous: " + Shorten(e.Message)
+                : "not valid JSON: " + Shorten(e.Message);
             return;
         }
         catch (InvalidOperationException)

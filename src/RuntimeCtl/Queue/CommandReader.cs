@@ -12,8 +12,10 @@ namespace RuntimeCtl;
 internal readonly record struct RawLine(long Offset, long End, int Start, int Length, bool Oversize);
 
 /// <summary>The lines one read produced, with their bytes side by side in one buffer.</summary>
-internal sealed class LineBatch
+internal sealed class LineBatch(int ceiling)
 {
+    private const int SmallBytes = 64 * 1024;
+
     private byte[] _bytes = new byte[4096];
 
     public List<RawLine> Lines { get; } = [];
@@ -30,13 +32,19 @@ internal sealed class LineBatch
     {
         Lines.Clear();
         ByteCount = 0;
+        if (_bytes.Length > ceiling)
+        {
+            _bytes = new byte[4096]; // an outsized batch must not pin its buffer for the controller's lifetime
+        }
     }
 
     public void Add(long offset, long end, ReadOnlySpan<byte> bytes)
     {
         if (ByteCount + bytes.Length > _bytes.Length)
         {
-            Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, ByteCount + bytes.Length));
+            // Small batches grow by doubling; a backlog jumps straight to the batch ceiling, allocated once.
+            var needed = ByteCount + bytes.Length;
+            Array.Resize(ref _bytes, needed <= SmallBytes ? Math.Max(_bytes.Length * 2, needed) : Math.Max(ceiling, needed));
         }
 
         bytes.CopyTo(_bytes.AsSpan(ByteCount));
@@ -112,13 +120,17 @@ internal sealed class CommandReader : IDisposable
         return total;
     }
 
-    /// <summary>Appends up to <paramref name="maxLines"/> complete lines from <see cref="Position"/> to <paramref name="batch"/>.</summary>
-    public void Read(LineBatch batch, int maxLines)
+    /// <summary>
+    /// Appends up to <paramref name="maxLines"/> complete lines from <see cref="Position"/> to <paramref name="batch"/>,
+    /// stopping early once the batch holds <paramref name="maxBytes"/>: a backlog is read in bounded pieces.
+    /// </summary>
+    /// <returns>Whether it stopped because of the byte budget (more complete lines may be waiting).</returns>
+    public bool Read(LineBatch batch, int maxLines, int maxBytes)
     {
         var handle = Handle();
         if (handle is null)
         {
-            return;
+            return false;
         }
 
         var length = RandomAccess.GetLength(handle);
@@ -134,11 +146,16 @@ internal sealed class CommandReader : IDisposable
         var added = 0;
         while (added < maxLines && Position < length)
         {
+            if (batch.ByteCount >= maxBytes)
+            {
+                return true;
+            }
+
             if (_oversizeStart >= 0)
             {
                 if (!SkipOversize(handle, length, batch))
                 {
-                    return;
+                    return false;
                 }
 
                 added++;
@@ -185,13 +202,13 @@ internal sealed class CommandReader : IDisposable
                     continue;
                 }
 
-                return; // a write in progress
+                return false; // a write in progress
             }
 
             // Hand out every complete line in the buffer.
             var span = _buffer.AsSpan(0, filled);
             var start = 0;
-            while (added < maxLines)
+            while (added < maxLines && batch.ByteCount < maxBytes)
             {
                 var index = span[start..].IndexOf((byte)'\n');
                 if (index < 0)
@@ -215,6 +232,8 @@ internal sealed class CommandReader : IDisposable
 
             Position += start;
         }
+
+        return batch.ByteCount >= maxBytes && Position < length;
     }
 
     public void Dispose()

@@ -29,7 +29,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private readonly QueueState _state;
     private readonly CommandReader _reader;
     private readonly AckWriter _acks;
-    private readonly LineBatch _batch = new();
+    private readonly LineBatch _batch;
     private readonly List<HeldCommand> _held = [];
     private readonly ControllerFile<TContext> _controllerFile;
     private ulong _inode;
@@ -47,6 +47,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _controls = controls;
         _state = new QueueState(queue);
         _reader = new CommandReader(queue.Commands, options.MaxLineBytes);
+        _batch = new LineBatch(BatchBytes + options.MaxLineBytes + 1);
         _acks = new AckWriter(queue.Acks);
         _controllerFile = new ControllerFile<TContext>(queue, options, controls);
     }
@@ -72,24 +73,52 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _state, _acks, _consumedLines, _reader.Position, Report);
     }
 
+    /// <summary>The bytes of command lines one batch holds; a longer backlog is applied in several batches of one poll.</summary>
+    public const int BatchBytes = 4 * 1024 * 1024;
+
+    /// <summary>Gets whether the last <see cref="Prepare"/> stopped at the byte budget with more lines waiting.</summary>
+    public bool More { get; private set; }
+
     public IReadOnlyList<Ack> Poll(TContext context, long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
     {
-        var plan = Prepare(step, nowMs);
-        var acks = plan.Count == 0 ? [] : Finish(plan, step, ExecuteAll(context, plan), ranks: 0);
+        IReadOnlyList<Ack> acks = [];
+        List<Ack>? all = null;
+        var budget = _options.MaxCommandsPerPoll ?? int.MaxValue;
+        do
+        {
+            var plan = Prepare(step, nowMs, budget);
+            if (plan.Count > 0)
+            {
+                budget -= plan.Count;
+                var batch = Finish(plan, step, ExecuteAll(context, plan), ranks: 0);
+                if (acks.Count == 0)
+                {
+                    acks = batch;
+                }
+                else
+                {
+                    all ??= [.. acks];
+                    all.AddRange(batch);
+                    acks = all;
+                }
+            }
+        }
+        while (More && budget > 0);
+
         AfterPoll(step, nowMs, stepInterval, timeInterval);
         return acks;
     }
 
     /// <summary>Reads and sorts the next batch. Empty when nothing is new or when earlier acks are still unwritten.</summary>
-    public List<Slot> Prepare(long? step, long nowMs)
+    public List<Slot> Prepare(long? step, long nowMs, int max)
     {
         var slots = new List<Slot>();
+        More = false;
         if (!FlushPendingAcks())
         {
             return slots;
         }
 
-        var max = _options.MaxCommandsPerPoll ?? int.MaxValue;
         ReleaseHeld(step, slots, max);
         if (slots.Count >= max)
         {
@@ -98,9 +127,9 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
         CheckIdentity(nowMs);
         var length = _reader.Length();
-        if (length == _reader.Position)
+        if (length == _reader.Position || length < 0)
         {
-            return slots;
+            return slots; // nothing new, or the file cannot be opened right now (it will be retried)
         }
 
         if (length < _reader.Position || !LastLineMatches())
@@ -109,7 +138,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         _batch.Clear();
-        _reader.Read(_batch, max - slots.Count);
+        More = _reader.Read(_batch, max - slots.Count, BatchBytes);
         foreach (var raw in _batch.Lines)
         {
             _consumedLines++;
