@@ -31,7 +31,10 @@ internal sealed class AckTail
     public string? FirstProblem { get; }
 
     /// <summary>Reads the last <paramref name="count"/> acks of <paramref name="path"/> (fewer if the file has fewer; none if it is missing).</summary>
-    public static AckTail Read(string path, int count)
+    /// <param name="path">The acks file.</param>
+    /// <param name="count">How many acks to return at most.</param>
+    /// <param name="upTo">Reads only the lines before this offset (the length at which the file's lines were counted), so that the acks and the count agree.</param>
+    public static AckTail Read(string path, int count, long upTo = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0)
@@ -51,7 +54,7 @@ internal sealed class AckTail
 
         using (handle)
         {
-            var scanner = new BackwardLineScanner(handle, RandomAccess.GetLength(handle));
+            var scanner = new BackwardLineScanner(handle, Math.Min(RandomAccess.GetLength(handle), upTo));
             var acks = new List<JsonElement>(Math.Min(count, 1024));
             var bad = 0;
             string? problem = null;

@@ -47,7 +47,7 @@ internal sealed class QueueStatus
         var hints = useControllerCounts ? controller : null;
         var commands = LineCounter.Count(queue.Commands, hints?.CommandsLines, hints?.CommandsBytes);
         var acks = LineCounter.Count(queue.Acks, hints?.AcksLines, hints?.AcksBytes);
-        var tail = AckTail.Read(queue.Acks, lastAcks);
+        var tail = AckTail.Read(queue.Acks, lastAcks, upTo: acks.Length);
         return new QueueStatus(commands, acks, tail, controller, problem);
     }
 }

@@ -7,7 +7,7 @@ public static class Executables
 {
     public static string QuickStart => Dll("QuickStart", "QuickStart");
 
-    public static string Cli => Dll("RuntimeCtl.Cli", "runtimectl");
+    public static string Cli => Dll("RuntimeCtl.Cli", "RuntimeCtl.Cli");
 
     public static string Sender => Dll("RuntimeCtl.Tests.Sender", "RuntimeCtl.Tests.Sender");
 

@@ -1,0 +1,74 @@
+using System.CommandLine;
+
+namespace RuntimeCtl.Cli;
+
+/// <summary>The <c>runtimectl</c> command, runnable in-process: everything but the console lives here.</summary>
+internal static class Cli
+{
+    /// <summary>Runs one command line. Results go to <paramref name="stdout"/>, everything else to <paramref name="stderr"/>.</summary>
+    /// <param name="args">The command line, without the program name.</param>
+    /// <param name="stdout">Where results go: one JSON line per command sent or ack waited for, or a report.</param>
+    /// <param name="stderr">Where usage errors, refusals and notes go.</param>
+    /// <param name="environment">The environment variables (only <c>RUNTIMECTL_QUEUE</c> is read); <see langword="null"/> for the process's own.</param>
+    /// <param name="stdoutIsTerminal">Whether a person reads <paramref name="stdout"/>: reports are then tables instead of JSON.</param>
+    /// <param name="cancellationToken">Ends a <c>--wait</c> early (Ctrl-C).</param>
+    /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? environment = null, bool stdoutIsTerminal = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+
+        var grammar = new CliGrammar();
+        var parse = grammar.Parse(args);
+        if (grammar.IsHelpOrVersion(parse))
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+
+        var context = new CliContext(stdout, stderr, stdoutIsTerminal, TimeProvider.System, cancellationToken);
+        try
+        {
+            var request = grammar.Bind(parse, name => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name));
+            return request switch
+            {
+                StatusRequest status => StatusCommand.Run(status, context),
+                ControlsRequest controls => ControlsCommand.Run(controls, context),
+                SendRequest send => SendCommand.Run(send, context),
+                _ => throw new InvalidOperationException("Unknown request " + request.GetType().Name),
+            };
+        }
+        catch (UsageException e)
+        {
+            context.Note(e.Message);
+            stderr.WriteLine("Run 'runtimectl --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        catch (QueueConfigurationException e)
+        {
+            // The core's message says what is unsafe and how to fix it.
+            context.Note(e.Message);
+            return ExitCodes.Usage;
+        }
+        catch (IOException e)
+        {
+            // Most often a closed pipe on stdout ('runtimectl status | head -c 10'); stderr may be gone as well.
+            try
+            {
+                context.Note(e.Message);
+            }
+            catch (IOException)
+            {
+            }
+
+            return ExitCodes.Error;
+        }
+    }
+}
+
+/// <summary>Where a command writes, and the clock it reads.</summary>
+internal sealed record CliContext(TextWriter Stdout, TextWriter Stderr, bool StdoutIsTerminal, TimeProvider Time, CancellationToken CancellationToken)
+{
+    /// <summary>Writes one line on stderr, prefixed with the program's name.</summary>
+    public void Note(string message) => Stderr.WriteLine("runtimectl: " + message);
+}

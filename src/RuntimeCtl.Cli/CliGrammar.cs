@@ -1,0 +1,287 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace RuntimeCtl.Cli;
+
+/// <summary>
+/// The command line of <c>runtimectl</c>, as the original: one list of words and options anywhere among them. The
+/// first word is the control's path; <c>status</c> or <c>controls</c> alone (no other word) are the reports.
+/// </summary>
+internal sealed class CliGrammar
+{
+    /// <summary>The environment variable that stands for <c>-q</c> when it is not given.</summary>
+    public const string QueueVariable = "RUNTIMECTL_QUEUE";
+
+    /// <summary>The default of <c>--timeout</c>.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The default of <c>--last</c>.</summary>
+    public const int DefaultLast = 10;
+
+    private const string Description = """
+        Steer a running training loop through its queue directory.
+
+          runtimectl -q DIR PATH [ARG...] [--kwargs JSON] [--at-step N] [--wait [--timeout S]] [--force]
+              Queue a command for the control PATH and print it as one JSON line. Each ARG is the JSON
+              value it parses as (0.5, true, null, [1,2], "0.5"), else a plain string (manual).
+              A value that starts with '-' and is not a number goes after '--'.
+          runtimectl -q DIR status [--last N] [--json]
+              Line counts, the trainer's liveness and the last N acks (JSON when piped).
+          runtimectl -q DIR controls [--json]
+              The trainer's registered controls, their parameters and current values.
+
+        Exit codes: 0 done (with --wait: applied), 1 error, 2 usage error or refused,
+        3 rejected, 4 failed, 5 no ack before the timeout.
+        """;
+
+    private readonly Argument<string[]> _words = new("words")
+    {
+        Arity = ArgumentArity.ZeroOrMore,
+        HelpName = "PATH [ARG...] | status | controls",
+        Description = "The control's path and its positional arguments, or 'status' or 'controls' alone.",
+    };
+
+    private readonly Option<string> _queue = new("--queue", "-q")
+    {
+        HelpName = "DIR",
+        Description = $"The job's queue directory. Default: ${QueueVariable}.",
+    };
+
+    private readonly Option<string> _kwargs = new("--kwargs")
+    {
+        HelpName = "JSON",
+        Description = "Keyword arguments: a JSON object, or null for none.",
+    };
+
+    private readonly Option<string> _atStep = new("--at-step")
+    {
+        HelpName = "N",
+        Description = "Hold the command until the trainer's first poll at step N or later.",
+    };
+
+    private readonly Option<bool> _wait = new("--wait")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "Wait for the command's ack, print it as a second line and exit by its status.",
+    };
+
+    private readonly Option<string> _timeout = new("--timeout")
+    {
+        HelpName = "SECONDS",
+        Description = "With --wait: how long to wait for the ack. Default: 60.",
+    };
+
+    private readonly Option<bool> _force = new("--force")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "Send the command even if the running trainer has no control with that path.",
+    };
+
+    private readonly Option<bool> _allowShared = new("--allow-shared")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "Accept a group-writable queue directory (a team sharing a job on purpose).",
+    };
+
+    private readonly Option<string> _last = new("--last")
+    {
+        HelpName = "N",
+        Description = "With status: how many of the last acks to show. Default: 10.",
+    };
+
+    private readonly Option<bool> _json = new("--json")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With status or controls: print JSON even on a terminal.",
+    };
+
+    private readonly VersionOption _version = new();
+
+    private readonly Command _root;
+
+    private readonly ParserConfiguration _configuration = new() { ResponseFileTokenReplacer = null };
+
+    public CliGrammar()
+    {
+        // A plain Command rather than a RootCommand: no directives ('[x]' is a value), and the name in the help
+        // is 'runtimectl' even when it runs inside another process (the tests).
+        _root = new Command("runtimectl", Description)
+        {
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _last, _json,
+            new HelpOption(),
+            _version,
+        };
+    }
+
+    /// <summary>Parses the command line (no checks beyond System.CommandLine's own).</summary>
+    public ParseResult Parse(IReadOnlyList<string> args) => _root.Parse(args, _configuration);
+
+    /// <summary>Whether the command line asks for the help or the version, which System.CommandLine prints itself.</summary>
+    public bool IsHelpOrVersion(ParseResult parse) =>
+        parse.Action is HelpAction || (parse.Errors.Count == 0 && Given(parse, _version));
+
+    /// <summary>Checks a parsed command line and turns it into a request.</summary>
+    /// <exception cref="UsageException">The command line is wrong; the message says how.</exception>
+    public CliRequest Bind(ParseResult parse, Func<string, string?> environment)
+    {
+        if (parse.Errors.Count > 0)
+        {
+            throw new UsageException(string.Join(Environment.NewLine, parse.Errors.Select(e => e.Message)));
+        }
+
+        var words = parse.GetValue(_words) ?? [];
+        CheckForUnknownOptions(parse, words);
+        if (words.Length == 0)
+        {
+            throw new UsageException("missing PATH: give a control's path (and its arguments), or 'status' or 'controls'.");
+        }
+
+        var queue = QueueDirectory(parse, environment);
+        var isReport = words.Length == 1 && words[0] is "status" or "controls";
+        if (isReport && words[0] == "status")
+        {
+            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force);
+            return new StatusRequest(queue, Last(parse), Given(parse, _json));
+        }
+
+        if (isReport)
+        {
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last);
+            return new ControlsRequest(queue, Given(parse, _json));
+        }
+
+        Refuse(parse, "sending a command", _last, _json);
+        var path = words[0];
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new UsageException("the control's path is empty.");
+        }
+
+        var wait = Given(parse, _wait);
+        if (!wait && Given(parse, _timeout))
+        {
+            throw new UsageException("--timeout applies only with --wait.");
+        }
+
+        return new SendRequest(
+            queue,
+            path,
+            words.Skip(1).Select(ArgumentValues.Parse).ToArray(),
+            ArgumentValues.ParseKwargs(parse.GetValue(_kwargs)),
+            AtStep(parse),
+            wait,
+            Timeout(parse),
+            Given(parse, _force),
+            Given(parse, _allowShared));
+    }
+
+    private string QueueDirectory(ParseResult parse, Func<string, string?> environment)
+    {
+        if (Given(parse, _queue))
+        {
+            var given = parse.GetValue(_queue);
+            return string.IsNullOrWhiteSpace(given)
+                ? throw new UsageException("-q/--queue needs a directory, got an empty one.")
+                : given;
+        }
+
+        var fromEnvironment = environment(QueueVariable);
+        return string.IsNullOrWhiteSpace(fromEnvironment)
+            ? throw new UsageException($"no queue directory: give -q DIR (or --queue DIR), or set {QueueVariable}.")
+            : fromEnvironment;
+    }
+
+    /// <summary>
+    /// System.CommandLine takes an unknown '-x' for a value. A negative number is one (<c>-0.5</c>); anything else
+    /// that looks like an option is a typo (<c>--kwarg</c>), unless it comes after <c>--</c>.
+    /// </summary>
+    private static void CheckForUnknownOptions(ParseResult parse, string[] words)
+    {
+        var afterDoubleDash = 0;
+        var seen = false;
+        foreach (var token in parse.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash)
+            {
+                seen = true;
+            }
+            else if (seen && token.Type == TokenType.Argument)
+            {
+                afterDoubleDash++;
+            }
+        }
+
+        foreach (var word in words.AsSpan(0, Math.Max(0, words.Length - afterDoubleDash)))
+        {
+            if (word.Length > 1 && word[0] == '-' && !ArgumentValues.IsNumber(word))
+            {
+                throw new UsageException($"unknown option '{word}'. A value that starts with '-' goes after '--', e.g. runtimectl -q DIR PATH -- {word}");
+            }
+        }
+    }
+
+    private int Last(ParseResult parse)
+    {
+        if (!Given(parse, _last))
+        {
+            return DefaultLast;
+        }
+
+        var text = parse.GetValue(_last);
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var last))
+        {
+            throw new UsageException($"--last must be a whole number of acks, got '{text}'.");
+        }
+
+        return last < 0 ? throw new UsageException($"--last must be 0 or more, got {last}.") : last;
+    }
+
+    private long? AtStep(ParseResult parse)
+    {
+        if (!Given(parse, _atStep))
+        {
+            return null;
+        }
+
+        var text = parse.GetValue(_atStep);
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var step))
+        {
+            throw new UsageException($"--at-step must be a whole step number, got '{text}'.");
+        }
+
+        return step < 0 ? throw new UsageException($"--at-step must be 0 or more, got {step}.") : step;
+    }
+
+    private TimeSpan Timeout(ParseResult parse)
+    {
+        if (!Given(parse, _timeout))
+        {
+            return DefaultTimeout;
+        }
+
+        var text = parse.GetValue(_timeout);
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds))
+        {
+            throw new UsageException($"--timeout must be a number of seconds, got '{text}'.");
+        }
+
+        return seconds is < 0 or > 365 * 24 * 3600
+            ? throw new UsageException($"--timeout must be between 0 and one year of seconds, got {text}.")
+            : TimeSpan.FromSeconds(seconds);
+    }
+
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    private static void Refuse(ParseResult parse, string what, params Option[] options)
+    {
+        foreach (var option in options)
+        {
+            if (Given(parse, option))
+            {
+                throw new UsageException($"{option.Name} does not apply to {what}.");
+            }
+        }
+    }
+}

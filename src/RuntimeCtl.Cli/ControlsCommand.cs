@@ -1,0 +1,84 @@
+using System.Text;
+
+namespace RuntimeCtl.Cli;
+
+/// <summary><c>runtimectl controls [--json]</c>: the trainer's registered controls, from its <c>controller.json</c>.</summary>
+internal static class ControlsCommand
+{
+    public static int Run(ControlsRequest request, CliContext context)
+    {
+        var queue = new QueueDirectory(request.QueueDirectory);
+        var controller = ControllerSnapshot.TryRead(queue.Controller, out var problem);
+        var now = context.Time.GetUtcNow();
+        var json = request.Json || !context.StdoutIsTerminal;
+        if (controller is null)
+        {
+            if (json)
+            {
+                WriteJson(request, null, now, context.Stdout);
+            }
+
+            context.Note(problem is not null
+                ? $"cannot list the controls: {problem}."
+                : !Directory.Exists(request.QueueDirectory)
+                    ? $"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts."
+                    : $"there is no controller.json in '{request.QueueDirectory}', so the controls are unknown: no trainer has started on this queue yet, or it is one that does not write the file (such as the original Python runtimectl).");
+            return ExitCodes.Error;
+        }
+
+        if (json)
+        {
+            WriteJson(request, controller, now, context.Stdout);
+            return ExitCodes.Success;
+        }
+
+        var output = context.Stdout;
+        output.WriteLine($"Queue     {Path.GetFullPath(request.QueueDirectory)}");
+        output.WriteLine($"Trainer   {JsonOutput.DescribeTrainer(controller, now)}");
+        output.WriteLine();
+        if (controller.Controls.Count == 0)
+        {
+            output.WriteLine("No controls registered.");
+            return ExitCodes.Success;
+        }
+
+        var table = new TextTable(("PATH", 48), ("ARGUMENTS", 48), ("VALUE", 32), ("DESCRIPTION", 80));
+        foreach (var control in controller.Controls)
+        {
+            table.Add(control.Path, Arguments(control), control.Value is { } value ? JsonOutput.ToText(value) : "-", control.Description ?? string.Empty);
+        }
+
+        table.WriteTo(output);
+        return ExitCodes.Success;
+    }
+
+    private static void WriteJson(ControlsRequest request, ControllerSnapshot? controller, DateTimeOffset now, TextWriter output) =>
+        JsonOutput.WriteLine(output, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("queue_dir"u8, request.QueueDirectory);
+            JsonOutput.WriteTrainer(writer, controller, now);
+            writer.WriteStartArray("controls"u8);
+            foreach (var control in controller?.Controls ?? [])
+            {
+                // As the trainer wrote it: fields this version does not know pass through.
+                control.Json.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
+
+    /// <summary>The parameters as a person types them: <c>mult:number</c>, optional ones in brackets, keywords as <c>name=type</c>.</summary>
+    private static string Arguments(ControlSnapshot control)
+    {
+        var text = new StringBuilder();
+        foreach (var p in control.Parameters)
+        {
+            var one = p.Keyword ? $"{p.Name}={p.Type}" : $"{p.Name}:{p.Type}";
+            text.Append(text.Length > 0 ? " " : string.Empty).Append(p.Required ? one : $"[{one}]");
+        }
+
+        return text.ToString();
+    }
+}

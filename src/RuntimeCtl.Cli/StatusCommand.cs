@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace RuntimeCtl.Cli;
+
+/// <summary>
+/// <c>runtimectl status [--last N] [--json]</c>: the original's JSON object (<c>queue_dir</c>, <c>commands</c>,
+/// <c>acks</c>, <c>last_acks</c>, then our extension keys) when piped, a summary on a terminal.
+/// </summary>
+internal static class StatusCommand
+{
+    public static int Run(StatusRequest request, CliContext context)
+    {
+        if (!Directory.Exists(request.QueueDirectory))
+        {
+            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts (or the first command sent does).");
+            return ExitCodes.Error;
+        }
+
+        QueueStatus status;
+        try
+        {
+            status = QueueStatus.Read(request.QueueDirectory, request.Last);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            context.Note($"cannot read the queue directory '{request.QueueDirectory}': {e.Message}");
+            return ExitCodes.Error;
+        }
+
+        if (status.ControllerProblem is { } problem)
+        {
+            context.Note($"ignoring controller.json: {problem}.");
+        }
+
+        if (status.Tail.BadLines > 0)
+        {
+            context.Note($"skipped {status.Tail.BadLines} corrupt line{(status.Tail.BadLines == 1 ? string.Empty : "s")} among the last lines of acks.jsonl ({status.Tail.FirstProblem}).");
+        }
+
+        var now = context.Time.GetUtcNow();
+        if (request.Json || !context.StdoutIsTerminal)
+        {
+            WriteJson(request, status, now, context.Stdout);
+        }
+        else
+        {
+            WriteSummary(request, status, now, context.Stdout);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static void WriteJson(StatusRequest request, QueueStatus status, DateTimeOffset now, TextWriter output) =>
+        JsonOutput.WriteLine(output, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("queue_dir"u8, request.QueueDirectory);
+            writer.WriteNumber("commands"u8, status.Commands.Lines);
+            writer.WriteNumber("acks"u8, status.Acks.Lines);
+            writer.WriteStartArray("last_acks"u8);
+            foreach (var ack in status.Tail.Acks)
+            {
+                ack.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("pending"u8, status.Pending);
+            writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
+            JsonOutput.WriteTrainer(writer, status.Controller, now);
+            writer.WriteEndObject();
+        });
+
+    private static void WriteSummary(StatusRequest request, QueueStatus status, DateTimeOffset now, TextWriter output)
+    {
+        output.WriteLine($"Queue     {Path.GetFullPath(request.QueueDirectory)}");
+        output.WriteLine($"Trainer   {JsonOutput.DescribeTrainer(status.Controller, now)}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Commands  {status.Commands.Lines} sent, {status.Acks.Lines} acked, {status.Pending} pending"));
+        if (request.Last == 0)
+        {
+            return;
+        }
+
+        output.WriteLine();
+        var acks = status.Tail.Acks;
+        if (acks.Count == 0)
+        {
+            output.WriteLine("No acks yet.");
+            return;
+        }
+
+        output.WriteLine(acks.Count == 1 ? "Last ack:" : $"Last {acks.Count} acks:");
+        var withStep = acks.Any(a => a.TryGetProperty("step"u8, out _));
+        var table = withStep
+            ? new TextTable(("TIME", 0), ("STEP", 12), ("STATUS", 0), ("PATH", 40), ("ARGS / ERROR", 80))
+            : new TextTable(("TIME", 0), ("STATUS", 0), ("PATH", 40), ("ARGS / ERROR", 80));
+        foreach (var ack in acks)
+        {
+            var time = Time(ack, now);
+            var step = ack.TryGetProperty("step"u8, out var s) ? JsonOutput.ToText(s) : string.Empty;
+            var outcome = Text(ack, "status") ?? "?";
+            var path = Text(ack, "path") ?? "null";
+            if (withStep)
+            {
+                table.Add(time, step, outcome, path, Detail(ack));
+            }
+            else
+            {
+                table.Add(time, outcome, path, Detail(ack));
+            }
+        }
+
+        table.WriteTo(output, "  ");
+    }
+
+    private static string Detail(JsonElement ack)
+    {
+        if (Text(ack, "error") is { } error)
+        {
+            return error;
+        }
+
+        var detail = ack.TryGetProperty("args"u8, out var args) ? JsonOutput.ToText(args) : string.Empty;
+        if (ack.TryGetProperty("kwargs"u8, out var kwargs) && kwargs.ValueKind == JsonValueKind.Object && kwargs.EnumerateObject().Any())
+        {
+            detail += " " + JsonOutput.ToText(kwargs);
+        }
+
+        return detail;
+    }
+
+    private static string Time(JsonElement ack, DateTimeOffset now)
+    {
+        if (!ack.TryGetProperty("ts"u8, out var ts) || !ts.TryGetDouble(out var seconds) || !double.IsFinite(seconds)
+            || seconds is < 0 or > 253_402_300_799)
+        {
+            return "?";
+        }
+
+        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)), TimeZoneInfo.Local);
+        var today = TimeZoneInfo.ConvertTime(now, TimeZoneInfo.Local).Date;
+        return local.ToString(local.Date == today ? "HH:mm:ss" : "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+    }
+
+    private static string? Text(JsonElement ack, string name) =>
+        !ack.TryGetProperty(name, out var value) ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : JsonOutput.ToText(value);
+}

@@ -1,0 +1,75 @@
+using RuntimeCtl.Cli.Tests.Support;
+
+namespace RuntimeCtl.Cli.Tests.Status;
+
+public sealed class ControllerSnapshotTests : IDisposable
+{
+    private readonly TempQueueDirectory _q = new();
+
+    public void Dispose() => _q.Dispose();
+
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(1, 5)]
+    [InlineData(5.0 / 3, 5)]
+    [InlineData(2, 6)]
+    [InlineData(10, 30)]
+    public void FreshnessWindow_IsThreeIntervalsButAtLeastFiveSeconds(double interval, double window)
+    {
+        Assert.Equal(window, Freshness.Window(interval).TotalSeconds, 9);
+    }
+
+    [Fact]
+    public void TryRead_RealTrainersFile_HasEverything()
+    {
+        using var rt = Trainer.Create(_q.Dir);
+
+        var controller = ControllerSnapshot.TryRead(_q.Controller, out var problem);
+
+        Assert.Null(problem);
+        Assert.NotNull(controller);
+        Assert.Equal(Environment.ProcessId, controller.Pid);
+        Assert.Equal(Environment.MachineName, controller.Host);
+        Assert.True(controller.IsFresh(DateTimeOffset.UtcNow));
+        Assert.False(controller.IsFresh(DateTimeOffset.UtcNow.AddMinutes(1)));
+        Assert.True(controller.ListsControls);
+        Assert.True(controller.HasControl("save_ckpt"));
+        Assert.Equal(0, controller.CommandsLines);
+        Assert.Equal(0, controller.AcksBytes);
+        var save = controller.Controls.Single(c => c.Path == "save_ckpt");
+        Assert.Equal([new ControlParameter("label", "string", Required: false, Keyword: true)], save.Parameters);
+    }
+
+    [Fact]
+    public void TryRead_MissingFile_IsNullWithoutAProblem()
+    {
+        Assert.Null(ControllerSnapshot.TryRead(_q.Controller, out var problem));
+        Assert.Null(problem);
+    }
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("[1]")]
+    public void TryRead_CorruptFile_IsNullWithTheProblem(string text)
+    {
+        _q.Create();
+        File.WriteAllText(_q.Controller, text);
+
+        Assert.Null(ControllerSnapshot.TryRead(_q.Controller, out var problem));
+        Assert.NotNull(problem);
+    }
+
+    [Fact]
+    public void TryRead_MinimalFile_HasDefaults()
+    {
+        _q.Create();
+        File.WriteAllText(_q.Controller, """{"last_poll_ts":1e300}""");
+
+        var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
+
+        Assert.False(controller.ListsControls);
+        Assert.Empty(controller.Controls);
+        Assert.Equal(0, controller.PollIntervalSeconds);
+        Assert.True(controller.IsFresh(DateTimeOffset.UtcNow));
+    }
+}
