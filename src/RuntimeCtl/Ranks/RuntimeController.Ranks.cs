@@ -20,7 +20,7 @@ public sealed partial class RuntimeController<TContext>
         {
             if (decided)
             {
-                plan = _engine!.Prepare(step, now);
+                plan = _engine!.Prepare(step, now, _options.MaxCommandsPerPoll ?? int.MaxValue);
                 payload = Encode(plan);
             }
 
