@@ -22,7 +22,7 @@ internal sealed class ControllerFile<TContext>
         _started = options.TimeProvider.GetUtcNow();
     }
 
-    public void Write(long? step, double pollIntervalSeconds, QueueState state, AckWriter acks, long commandLines, long commandBytes, Action<RuntimeDiagnostic> report)
+    public void Write(long? step, double pollIntervalSeconds, AckWriter acks, long commandLines, long commandBytes, Action<RuntimeDiagnostic> report, bool stopped = false)
     {
         var temp = _queue.Controller + ".tmp";
         try
@@ -61,6 +61,13 @@ internal sealed class ControllerFile<TContext>
                 writer.WriteNumber("commands_bytes"u8, commandBytes);
                 writer.WriteNumber("acks_lines"u8, acks.Lines);
                 writer.WriteNumber("acks_bytes"u8, acks.Length);
+                if (stopped)
+                {
+                    // A trainer that ended on purpose says so, so readers need not wait for the file to go stale.
+                    writer.WritePropertyName("stopped_ts"u8);
+                    AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
+                }
+
                 writer.WriteEndObject();
             }
 
@@ -76,7 +83,6 @@ internal sealed class ControllerFile<TContext>
             }
         }
 
-        _ = state;
     }
 
     private static void WriteControl(Utf8JsonWriter writer, Control<TContext> control)

@@ -39,6 +39,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private double _meanPollIntervalMs;
     private bool _ackFailureReported;
     private long _consumedLines;
+    private long? _lastStep;
+    private double _lastInterval;
 
     public QueueEngine(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
     {
@@ -70,7 +72,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _state.LinesBeforeOffset = CountLines(_reader.Position);
         _state.Offset = _reader.Position;
         UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
-        _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _state, _acks, _consumedLines, _reader.Position, Report);
+        _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report);
     }
 
     /// <summary>The bytes of command lines one batch holds; a longer backlog is applied in several batches of one poll.</summary>
@@ -370,16 +372,19 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         _lastPollMs = nowMs;
+        _lastStep = step;
+        _lastInterval = timeInterval?.TotalSeconds ?? (_meanPollIntervalMs / 1000.0);
         if (nowMs - _lastControllerWriteMs >= ControllerFileEveryMs || _lastControllerWriteMs == long.MinValue)
         {
             _lastControllerWriteMs = nowMs;
-            var interval = timeInterval?.TotalSeconds ?? (_meanPollIntervalMs / 1000.0);
-            _controllerFile.Write(step, interval, _state, _acks, _consumedLines, _reader.Position, Report);
+            _controllerFile.Write(step, _lastInterval, _acks, _consumedLines, _reader.Position, Report);
         }
     }
 
     public void Dispose()
     {
+        _acks.TryFlush(out _);
+        _controllerFile.Write(_lastStep, _lastInterval, _acks, _consumedLines, _reader.Position, Report, stopped: true);
         foreach (var held in _held)
         {
             held.Line.Dispose();

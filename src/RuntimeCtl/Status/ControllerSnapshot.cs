@@ -27,6 +27,7 @@ internal sealed class ControllerSnapshot
         Host = String(root, "host");
         StartedTs = Double(root, "started_ts");
         LastPollTs = Double(root, "last_poll_ts");
+        StoppedTs = Double(root, "stopped_ts");
         PollIntervalSeconds = Double(root, "poll_interval_s") is { } interval && double.IsFinite(interval) && interval >= 0 ? interval : 0;
         Step = Int64(root, "step");
         WorldSize = Int64(root, "world_size");
@@ -57,6 +58,9 @@ internal sealed class ControllerSnapshot
     /// <summary>Gets when the trainer last polled (as of the file's last write), in seconds since the Unix epoch.</summary>
     public double? LastPollTs { get; }
 
+    /// <summary>Gets when the trainer's controller was disposed (it stopped polling on purpose), or null while it runs.</summary>
+    public double? StoppedTs { get; }
+
     /// <summary>Gets the trainer's poll interval in seconds (0 when unknown).</summary>
     public double PollIntervalSeconds { get; }
 
@@ -85,7 +89,7 @@ internal sealed class ControllerSnapshot
     public double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? Freshness.UnixSeconds(now) - ts : null;
 
     /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (PROTOCOL §4).</summary>
-    public bool IsFresh(DateTimeOffset now) => LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds;
+    public bool IsFresh(DateTimeOffset now) => StoppedTs is null && LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds;
 
     /// <summary>Gets whether a control with this exact path is registered.</summary>
     public bool HasControl(string path) => Controls.Any(c => string.Equals(c.Path, path, StringComparison.Ordinal));

@@ -20,6 +20,19 @@ public sealed class ControllerSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void IsFresh_TrainerDisposed_IsNotPollingAtOnce()
+    {
+        var rt = Trainer.Create(_q.Dir);
+        rt.Dispose();
+
+        var controller = ControllerSnapshot.TryRead(_q.Controller, out _);
+
+        Assert.NotNull(controller);
+        Assert.NotNull(controller.StoppedTs);
+        Assert.False(controller.IsFresh(DateTimeOffset.UtcNow));
+    }
+
+    [Fact]
     public void TryRead_RealTrainersFile_HasEverything()
     {
         using var rt = Trainer.Create(_q.Dir);
