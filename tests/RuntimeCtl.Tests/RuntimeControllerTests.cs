@@ -458,6 +458,17 @@ public sealed class RuntimeControllerTests : IDisposable
     }
 
     [Fact]
+    public void Register_SameLambdaWithOtherCapturedState_IsAConflict()
+    {
+        using var rt = new RuntimeController<TrainState>();
+        Action<TrainState> Make(double lr) => s => s.Lr = lr;
+
+        rt.Register("x", Make(1));
+
+        Assert.Throws<ControlRegistrationException>(() => rt.Register("x", Make(2)));
+    }
+
+    [Fact]
     public void PollAndApply_ControlThatThrows_IsFailedAndLoopGoesOn()
     {
         using var rt = Trainer.Create(_q.Dir);

@@ -161,9 +161,9 @@ public sealed partial class RuntimeController<TContext>
 
         if (!overwrite && _controls.TryGetValue(path, out var existing))
         {
-            if (existing.Handler.Method == control.Handler.Method)
+            if (existing.Handler.Equals(control.Handler))
             {
-                return this; // registering the same handler again is a no-op
+                return this; // the same handler (method and target) again is a no-op
             }
 
             throw new ControlRegistrationException(path, $"The control '{path}' is already registered with another handler. Pass overwrite: true to replace it, or register it once.");
