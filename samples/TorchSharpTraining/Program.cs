@@ -1,5 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using RuntimeCtl;
 using TorchSharp;
 using TorchSharpTraining;
 
@@ -24,24 +28,75 @@ if (options.ShowHelp)
 // Small models on few cores train faster and steadier on one intra-op thread than on all of them.
 torch.set_num_threads(options.Threads);
 
-using var stop = new CancellationTokenSource();
+using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
-    // The first Ctrl+C ends the loop after the current step, so the summary is still printed.
-    e.Cancel = true;
-    stop.Cancel();
+    // The first Ctrl+C ends the loop after the current step, so the summary is still printed; a second one kills.
+    e.Cancel = !interrupt.IsCancellationRequested;
+    interrupt.Cancel();
 };
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+{
+    signal.Cancel = true;
+    interrupt.Cancel();
+});
 
 using var trainer = new Trainer(options.Seed);
-var reporter = new ProgressReporter(Console.Out, interactive: !Console.IsOutputRedirected, options.Steps, options.LogEvery);
-long steps = 0;
-var loss = double.NaN;
-for (var step = 1L; step <= options.Steps && !stop.IsCancellationRequested; step++)
+var loop = new TorchSharpLoop(trainer.Model, trainer.Optimizer, trainer.GradientClip);
+
+using var rt = options.NoControl ? null : new RuntimeController<TorchSharpLoop>();
+if (rt is not null)
 {
-    // A RuntimeCtl controller polls here, before the step, so an applied command shapes the step that follows.
+    rt.AddTorchSharpControls(loop);
+    try
+    {
+        rt.Configure(options.Queue);
+    }
+    catch (RuntimeCtlException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 1;
+    }
+
+    Console.Error.WriteLine($"Polling {rt.QueueDirectory} every step. Steer from another shell, e.g.: runtimectl -q {rt.QueueDirectory} optimizer.lr 0.0005");
+}
+
+// The clock starts here, so that steps/s measures the training loop and not the start-up.
+var reporter = new ProgressReporter(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, options.Steps, options.LogEvery);
+var loss = double.NaN;
+long polls = 0, pollTicks = 0;
+while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCancellationRequested)
+{
+    if (rt is not null)
+    {
+        // Poll before the step, so an applied command shapes the step that follows; acks carry the step.
+        var before = Stopwatch.GetTimestamp();
+        var acks = rt.PollAndApply(loop, loop.Step);
+        pollTicks += Stopwatch.GetTimestamp() - before;
+        polls++;
+        foreach (var ack in acks)
+        {
+            reporter.Event(Describe(ack));
+        }
+
+        if (loop.IsPaused && !loop.StopRequested)
+        {
+            reporter.Event($"[step {loop.Step}] paused; waiting for train.resume or train.stop");
+            if (loop.WaitWhilePaused(rt, loop, ack => reporter.Event(Describe(ack)), interrupt.Token))
+            {
+                reporter.Event($"[step {loop.Step}] resumed");
+            }
+        }
+
+        if (loop.StopRequested || interrupt.IsCancellationRequested)
+        {
+            break;
+        }
+    }
+
     loss = trainer.Step();
-    steps = step;
-    reporter.Report(step, loss, trainer.LearningRate);
+    loop.Step++;
+    reporter.Report(loop.Step, loss, trainer.LearningRate);
     if (options.StepDelayMilliseconds > 0)
     {
         Thread.Sleep(options.StepDelayMilliseconds);
@@ -49,16 +104,29 @@ for (var step = 1L; step <= options.Steps && !stop.IsCancellationRequested; step
 }
 
 reporter.Finish();
-Console.WriteLine(Summary(steps, loss, trainer.LearningRate, reporter.StepsPerSecond(steps)));
+var pollMicroseconds = polls > 0 ? pollTicks * 1e6 / Stopwatch.Frequency / polls : (double?)null;
+Console.WriteLine(Summary(loop, reporter, loss, trainer.LearningRate, pollMicroseconds, stoppedBySignal: interrupt.IsCancellationRequested));
 return 0;
 
-static string Summary(long steps, double loss, double learningRate, double stepsPerSecond)
+static string Describe(Ack ack)
+{
+    var outcome = ack.Status == AckStatus.Applied
+        ? "applied" + Json(ack.Args) + Json(ack.Kwargs)
+        : $"{ack.Status.ToString().ToLowerInvariant()}: {ack.Error}";
+    return string.Create(CultureInfo.InvariantCulture, $"[step {ack.Step}] {ack.Path} {outcome}");
+}
+
+static string Json(JsonElement? value) =>
+    value is { } v && (v.ValueKind == JsonValueKind.Array ? v.GetArrayLength() > 0 : v.EnumerateObject().Any()) ? " " + v.GetRawText() : string.Empty;
+
+static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double loss, double learningRate, double? pollMicroseconds, bool stoppedBySignal)
 {
     using var buffer = new MemoryStream();
     using (var json = new Utf8JsonWriter(buffer))
     {
         json.WriteStartObject();
-        json.WriteNumber("steps", steps);
+        json.WriteNumber("steps", loop.Step);
+        json.WriteNumber("steps_run", reporter.StepsRun);
         if (double.IsFinite(loss))
         {
             json.WriteNumber("final_loss", loss);
@@ -69,7 +137,22 @@ static string Summary(long steps, double loss, double learningRate, double steps
         }
 
         json.WriteNumber("lr", learningRate);
-        json.WriteNumber("steps_per_second", Math.Round(stepsPerSecond, 1));
+        json.WriteNumber("steps_per_second", Math.Round(reporter.StepsPerSecond, 1));
+        if (pollMicroseconds is { } us)
+        {
+            // The mean time of one PollAndApply call (including the commands it applied): the cost of steering.
+            json.WriteNumber("poll_us_per_step", Math.Round(us, 2));
+        }
+
+        json.WriteStartArray("checkpoints");
+        foreach (var checkpoint in loop.SavedCheckpoints)
+        {
+            json.WriteStringValue(checkpoint.Directory);
+        }
+
+        json.WriteEndArray();
+        json.WriteBoolean("stopped_by_command", loop.StopRequested);
+        json.WriteBoolean("interrupted", stoppedBySignal && !loop.StopRequested);
         json.WriteEndObject();
     }
 

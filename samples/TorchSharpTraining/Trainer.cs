@@ -49,7 +49,7 @@ internal sealed class Trainer : IDisposable
         Optimizer.zero_grad();
         var loss = _loss.forward(Model.forward(inputs), targets);
         loss.backward();
-        GradientClip.Apply(Model.parameters());
+        GradientClip.Apply(Model.parameters());  // train.grad_clip_norm changes the limit
         Optimizer.step();
         return loss.item<float>();
     }

@@ -5,19 +5,26 @@ namespace TorchSharpTraining;
 /// <summary>The sample's command line, parsed once; every problem is reported together.</summary>
 internal sealed record TrainingOptions
 {
+    public const string DefaultQueue = "/tmp/runtimectl";
+
     public const string Usage =
         """
         Usage: TorchSharpTraining [options]
 
-          --steps N           optimizer steps to run (default 1000)
+          --queue DIR         the RuntimeCtl queue directory to poll (default /tmp/runtimectl);
+                              checkpoints go to DIR/checkpoints
+          --steps N           stop after N optimizer steps (default: run until train.stop, Ctrl-C or SIGTERM)
           --threads T         torch intra-op threads (default 1; steadier than more on small models)
           --step-delay-ms D   sleep D ms after every step, to leave time to send commands (default 0)
           --log-every K       print a progress line every K steps when stdout is not a terminal (default 100)
           --seed S            seed for the data and the initial weights (default 42)
+          --no-control        do not poll a queue at all (to measure what polling costs)
           --help              show this text
         """;
 
-    public long Steps { get; init; } = 1000;
+    public string Queue { get; init; } = DefaultQueue;
+
+    public long? Steps { get; init; }
 
     public int Threads { get; init; } = 1;
 
@@ -26,6 +33,8 @@ internal sealed record TrainingOptions
     public long LogEvery { get; init; } = 100;
 
     public int Seed { get; init; } = 42;
+
+    public bool NoControl { get; init; }
 
     public bool ShowHelp { get; init; }
 
@@ -43,40 +52,55 @@ internal sealed record TrainingOptions
                 continue;
             }
 
+            if (name == "--no-control")
+            {
+                options = options with { NoControl = true };
+                continue;
+            }
+
+            if (!name.StartsWith("--", StringComparison.Ordinal))
+            {
+                problems.Add($"Unexpected argument '{name}'. Run with --help to see the options.");
+                continue;
+            }
+
+            if (name is not ("--queue" or "--steps" or "--threads" or "--step-delay-ms" or "--log-every" or "--seed"))
+            {
+                problems.Add($"Unknown option '{name}'. Run with --help to see the options.");
+                continue;
+            }
+
             if (i + 1 >= args.Count)
             {
-                problems.Add(name.StartsWith("--", StringComparison.Ordinal)
-                    ? $"Option {name} needs a value."
-                    : $"Unexpected argument '{name}'.");
+                problems.Add($"Option {name} needs a value.");
                 continue;
             }
 
             var value = args[++i];
-            switch (name)
+            options = name switch
             {
-                case "--steps":
-                    options = options with { Steps = ParseLong(name, value, 1, problems) };
-                    break;
-                case "--threads":
-                    options = options with { Threads = (int)ParseLong(name, value, 1, problems) };
-                    break;
-                case "--step-delay-ms":
-                    options = options with { StepDelayMilliseconds = (int)ParseLong(name, value, 0, problems) };
-                    break;
-                case "--log-every":
-                    options = options with { LogEvery = ParseLong(name, value, 1, problems) };
-                    break;
-                case "--seed":
-                    options = options with { Seed = (int)ParseLong(name, value, 0, problems) };
-                    break;
-                default:
-                    problems.Add($"Unknown option '{name}'. Run with --help to see the options.");
-                    break;
-            }
+                "--queue" => options with { Queue = ParsePath(name, value, problems) },
+                "--steps" => options with { Steps = ParseLong(name, value, 1, problems) },
+                "--threads" => options with { Threads = (int)ParseLong(name, value, 1, problems) },
+                "--step-delay-ms" => options with { StepDelayMilliseconds = (int)ParseLong(name, value, 0, problems) },
+                "--log-every" => options with { LogEvery = ParseLong(name, value, 1, problems) },
+                _ => options with { Seed = (int)ParseLong(name, value, 0, problems) },
+            };
         }
 
         errors = problems;
         return problems.Count == 0 ? options : null;
+    }
+
+    private static string ParsePath(string name, string value, List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            problems.Add($"Option {name} needs a directory, but was empty.");
+            return DefaultQueue;
+        }
+
+        return value;
     }
 
     private static long ParseLong(string name, string value, long minimum, List<string> problems)

@@ -4,15 +4,21 @@ using RuntimeCtl.TorchSharp.Tests.Support;
 namespace RuntimeCtl.TorchSharp.Tests.Samples;
 
 /// <summary>Runs the built TorchSharpTraining sample as a real process, as a user would.</summary>
-public sealed class TorchSharpTrainingTests
+public sealed class TorchSharpTrainingTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    private readonly TempDirectory _temp = new();
+
+    private string Queue => _temp.Combine("queue");
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Sample_FiveSteps_StartsAndPrintsTheJsonSummary()
     {
         // Act: stdout is redirected, so the sample prints plain lines.
-        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.SampleAssembly, "--steps", "5", "--log-every", "1"], Timeout);
+        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.SampleAssembly, "--queue", Queue, "--steps", "5", "--log-every", "1"], Timeout);
 
         // Assert
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -23,6 +29,43 @@ public sealed class TorchSharpTrainingTests
         Assert.Equal(5, summary.RootElement.GetProperty("steps").GetInt64());
         Assert.True(double.IsFinite(summary.RootElement.GetProperty("final_loss").GetDouble()));
         Assert.Equal(0.001, summary.RootElement.GetProperty("lr").GetDouble());
+        Assert.False(summary.RootElement.GetProperty("stopped_by_command").GetBoolean());
+        Assert.Empty(summary.RootElement.GetProperty("checkpoints").EnumerateArray());
+        Assert.True(File.Exists(Path.Combine(Queue, "controller.json")), "The sample did not poll its queue.");
+        Assert.Contains($"Polling {Queue} every step", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sample_CommandsQueuedBeforeStart_AppliedAtStepZeroAndAcked()
+    {
+        // Arrange: commands waiting in the queue before the trainer starts, one of them refused.
+        CommandSender.Enqueue(Queue, "optimizer.lr", [0.002]);
+        CommandSender.Enqueue(Queue, "model.dropout.p", [1.5]);
+
+        // Act
+        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.SampleAssembly, "--queue", Queue, "--steps", "2"], Timeout);
+
+        // Assert: the first step already trains with the new rate; the refusal is an ack and the run goes on.
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = File.ReadAllLines(Path.Combine(Queue, "acks.jsonl"));
+        Assert.Equal(2, lines.Length);
+        Assert.Contains("\"status\":\"applied\"", lines[0], StringComparison.Ordinal);
+        Assert.Contains("\"step\":0", lines[0], StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"failed\"", lines[1], StringComparison.Ordinal);
+        Assert.Contains("[step 0] model.dropout.p failed: model.dropout.p must be a probability", result.StandardError, StringComparison.Ordinal);
+        using var summary = JsonDocument.Parse(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.Equal(0.002, summary.RootElement.GetProperty("lr").GetDouble());
+    }
+
+    [Fact]
+    public void Sample_NoControl_TrainsWithoutTouchingAQueue()
+    {
+        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.SampleAssembly, "--queue", Queue, "--steps", "3", "--no-control"], Timeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.False(Directory.Exists(Queue));
+        using var summary = JsonDocument.Parse(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.Equal(3, summary.RootElement.GetProperty("steps").GetInt64());
     }
 
     [Fact]

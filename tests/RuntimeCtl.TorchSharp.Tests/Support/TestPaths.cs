@@ -9,6 +9,9 @@ internal static class TestPaths
     /// <summary>Gets the built TorchSharpTraining.dll.</summary>
     public static string SampleAssembly => Metadata("SampleAssemblyPath");
 
+    /// <summary>Gets the built runtimectl command (RuntimeCtl.Cli.dll).</summary>
+    public static string CliAssembly => Metadata("CliAssemblyPath");
+
     /// <summary>Gets the RuntimeCtl.TorchSharp.targets file in the source tree.</summary>
     public static string PatchTargets => Metadata("PatchTargetsPath");
 

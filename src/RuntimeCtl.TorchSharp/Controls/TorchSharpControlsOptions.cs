@@ -1,0 +1,67 @@
+namespace RuntimeCtl;
+
+/// <summary>
+/// Settings of the standard TorchSharp controls registered by
+/// <see cref="TorchSharpControllerExtensions.AddTorchSharpControls{TContext}(RuntimeController{TContext}, TorchSharpLoop, TorchSharpControlsOptions?)"/>.
+/// Read once, at registration; every problem is reported together in one <see cref="ArgumentException"/>.
+/// </summary>
+public sealed class TorchSharpControlsOptions
+{
+    /// <summary>
+    /// Gets or sets the directory under which <c>save_ckpt</c> and <c>train.stop</c> write checkpoints
+    /// (<c>&lt;root&gt;/&lt;label or step-N&gt;/</c>) and in which <c>load_ckpt</c> looks up a <c>label</c>.
+    /// A relative path is resolved against the working directory at registration.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: <c>&lt;queue directory&gt;/checkpoints</c>, created (0700) at the first save.</value>
+    public string? CheckpointRoot { get; set; }
+
+    /// <summary>
+    /// Gets or sets how often <see cref="TorchSharpLoop.WaitWhilePaused{TContext}"/> polls the queue while the loop is paused,
+    /// which bounds how long a <c>train.resume</c> or <c>train.stop</c> waits to be applied.
+    /// </summary>
+    /// <value>The default is 100 milliseconds.</value>
+    public TimeSpan PausePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets the clock that times the waits between polls while paused.</summary>
+    /// <value>The default is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal TorchSharpControlsOptions Validated()
+    {
+        var problems = new List<string>();
+        string? root = null;
+        if (CheckpointRoot is not null)
+        {
+            if (string.IsNullOrWhiteSpace(CheckpointRoot))
+            {
+                problems.Add("CheckpointRoot must be a directory path or null (for <queue directory>/checkpoints), got an empty string.");
+            }
+            else
+            {
+                root = Path.GetFullPath(CheckpointRoot);
+            }
+        }
+
+        if (PausePollInterval <= TimeSpan.Zero || PausePollInterval > TimeSpan.FromMinutes(1))
+        {
+            problems.Add($"PausePollInterval must be above zero and at most one minute, got {PausePollInterval}.");
+        }
+
+        if (TimeProvider is null)
+        {
+            problems.Add("TimeProvider must not be null; use TimeProvider.System.");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid TorchSharpControlsOptions: " + string.Join(" ", problems));
+        }
+
+        return new TorchSharpControlsOptions
+        {
+            CheckpointRoot = root,
+            PausePollInterval = PausePollInterval,
+            TimeProvider = TimeProvider!,
+        };
+    }
+}

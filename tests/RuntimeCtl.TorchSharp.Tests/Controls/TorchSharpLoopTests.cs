@@ -1,0 +1,150 @@
+using RuntimeCtl.TorchSharp.Tests.Support;
+using static TorchSharp.torch;
+
+namespace RuntimeCtl.TorchSharp.Tests.Controls;
+
+/// <summary>Pause, resume and stop in process, and the loop helpers.</summary>
+public sealed class TorchSharpLoopTests
+{
+    private static readonly TorchSharpControlsOptions FastPause = new() { PausePollInterval = TimeSpan.FromMilliseconds(5) };
+
+    [Fact]
+    public void WaitWhilePaused_NotPaused_ReturnsTrueWithoutPolling()
+    {
+        // Arrange: a queued command that only a poll would apply.
+        using var steered = new SteeredLoop();
+        CommandSender.Enqueue(steered.QueueDirectory, "optimizer.lr", [0.5]);
+
+        // Act
+        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+
+        // Assert
+        Assert.True(goOn);
+        Assert.Equal([0.01], OptimizerHyperparameters.GetLearningRates(steered.Optimizer));
+    }
+
+    [Fact]
+    public void WaitWhilePaused_ResumeQueued_AppliesCommandsWhilePausedThenReturnsTrue()
+    {
+        // Arrange
+        using var steered = new SteeredLoop(options: FastPause);
+        steered.Train();
+        var pause = steered.Apply("train.pause");
+        CommandSender.Enqueue(steered.QueueDirectory, "optimizer.lr", [0.5]);
+        CommandSender.Enqueue(steered.QueueDirectory, "train.resume");
+
+        var seen = new List<Ack>();
+
+        // Act
+        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, seen.Add);
+
+        // Assert: both commands were applied by the paused loop's polls, at the step it paused at.
+        Assert.Equal(["optimizer.lr", "train.resume"], seen.Select(a => a.Path));
+        Assert.Equal(1, pause.Step);
+        Assert.True(goOn);
+        Assert.False(steered.Loop.IsPaused);
+        Assert.Equal([0.5], OptimizerHyperparameters.GetLearningRates(steered.Optimizer));
+        var acks = File.ReadAllLines(Path.Combine(steered.QueueDirectory, "acks.jsonl"));
+        Assert.Equal(3, acks.Length);
+        Assert.All(acks, line => Assert.Contains("\"status\":\"applied\"", line, StringComparison.Ordinal));
+        Assert.All(acks, line => Assert.EndsWith("\"step\":1}", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void WaitWhilePaused_ResumeSentLater_WaitsUntilItArrives()
+    {
+        // Arrange
+        using var steered = new SteeredLoop(options: FastPause);
+        steered.Apply("train.pause");
+        using var sender = Task.Run(async () =>
+        {
+            await Task.Delay(200);
+            CommandSender.Enqueue(steered.QueueDirectory, "train.resume");
+        });
+
+        // Act
+        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+
+        // Assert
+        Assert.True(sender.IsCompleted);
+        Assert.True(goOn);
+        Assert.False(steered.Loop.IsPaused);
+    }
+
+    [Fact]
+    public void WaitWhilePaused_StopWhilePaused_ReturnsFalse()
+    {
+        using var steered = new SteeredLoop(options: FastPause);
+        steered.Apply("train.pause");
+        CommandSender.Enqueue(steered.QueueDirectory, "train.stop");
+
+        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+
+        Assert.False(goOn);
+        Assert.True(steered.Loop.StopRequested);
+    }
+
+    [Fact]
+    public void WaitWhilePaused_Cancelled_ReturnsFalseAndStaysPaused()
+    {
+        using var steered = new SteeredLoop();
+        steered.Apply("train.pause");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+
+        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, cancellationToken: cancel.Token);
+
+        Assert.False(goOn);
+        Assert.True(steered.Loop.IsPaused);
+    }
+
+    [Fact]
+    public void WaitWhilePaused_OtherController_Throws()
+    {
+        using var steered = new SteeredLoop();
+        using var other = new RuntimeController<TorchSharpLoop>();
+
+        Assert.Throws<ArgumentException>(() => steered.Loop.WaitWhilePaused(other, steered.Loop));
+    }
+
+    [Fact]
+    public void TrainPauseAndResume_Twice_AreIdempotent()
+    {
+        using var steered = new SteeredLoop();
+
+        steered.Apply("train.pause");
+        steered.Apply("train.pause");
+        Assert.True(steered.Loop.IsPaused);
+        steered.Apply("train.resume");
+        steered.Apply("train.resume");
+
+        Assert.False(steered.Loop.IsPaused);
+    }
+
+    [Fact]
+    public void Step_Negative_Throws()
+    {
+        using var scope = NewDisposeScope();
+        var model = nn.Linear(2, 1);
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        var loop = new TorchSharpLoop(model, optimizer);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => loop.Step = -1);
+    }
+
+    [Fact]
+    public void AddTorchSharpControls_InvalidOptions_ListsEveryProblem()
+    {
+        using var scope = NewDisposeScope();
+        var model = nn.Linear(2, 1);
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        using var controller = new RuntimeController<object?>();
+
+        var error = Assert.Throws<ArgumentException>(() => controller.AddTorchSharpControls(
+            new TorchSharpLoop(model, optimizer),
+            new TorchSharpControlsOptions { CheckpointRoot = " ", PausePollInterval = TimeSpan.Zero }));
+
+        Assert.Contains("CheckpointRoot", error.Message, StringComparison.Ordinal);
+        Assert.Contains("PausePollInterval", error.Message, StringComparison.Ordinal);
+        Assert.Empty(controller.ControlPaths);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using RuntimeCtl.TorchSharp.Tests.Support;
+
+namespace RuntimeCtl.TorchSharp.Tests.Samples;
+
+/// <summary>
+/// Steers the running TorchSharpTraining sample with the real runtimectl command, as a person in another shell
+/// would: pause, check that the step stands still, resume, and stop with a checkpoint.
+/// </summary>
+public sealed class TorchSharpTrainingControlTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly TempDirectory _temp = new();
+
+    private string Queue => _temp.Combine("queue");
+
+    [Fact]
+    public void Sample_PauseResumeStopThroughTheCli_PausesResumesAndExitsWithACheckpoint()
+    {
+        // Arrange: the sample polls every step and prints a plain line for every step.
+        using var sample = new RunningProcess(
+            TestPaths.DotnetHost,
+            [TestPaths.SampleAssembly, "--queue", Queue, "--step-delay-ms", "20", "--log-every", "1"]);
+        WaitUntil(() => ControllerStep() >= 3, "the sample to start polling", sample);
+
+        // Act 1: pause, and watch the trainer poll on at the same step.
+        var pause = RunCli(sample, "train.pause");
+        var pausedAt = pause.GetProperty("step").GetInt64();
+        var pausedTs = pause.GetProperty("ts").GetDouble();
+        var pollsSeen = new HashSet<double>();
+        WaitUntil(
+            () =>
+            {
+                // controller.json is rewritten about once a second; only versions newer than the ack count.
+                var (step, lastPoll) = Controller();
+                if (lastPoll > pausedTs)
+                {
+                    Assert.Equal(pausedAt, step);
+                    pollsSeen.Add(lastPoll);
+                }
+
+                return pollsSeen.Count >= 2;
+            },
+            "two controller.json updates while paused",
+            sample);
+
+        // Assert 1: polls went on, no step ran after the one the pause was applied at.
+        Assert.Equal(pausedAt, LastPrintedStep(sample));
+
+        // Act 2: resume, and wait for the steps to move on.
+        RunCli(sample, "train.resume");
+        WaitUntil(() => ControllerStep() > pausedAt + 2, "the steps to advance after train.resume", sample);
+
+        // Act 3: stop with a checkpoint.
+        var stop = RunCli(sample, "train.stop", "--kwargs", "{\"save\":true}");
+        Assert.True(sample.WaitForExit(Patience), "The sample did not exit after train.stop.\n" + sample);
+
+        // Assert: a clean exit, a summary that says so, and the checkpoint at the step the stop was applied at.
+        Assert.True(sample.ExitCode == 0, sample.ToString());
+        var lines = sample.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        using var summary = JsonDocument.Parse(lines[^1]);
+        var root = summary.RootElement;
+        var stoppedAt = stop.GetProperty("step").GetInt64();
+        Assert.True(root.GetProperty("stopped_by_command").GetBoolean(), lines[^1]);
+        Assert.False(root.GetProperty("interrupted").GetBoolean());
+        Assert.Equal(stoppedAt, root.GetProperty("steps").GetInt64());
+        var checkpoint = Assert.Single(root.GetProperty("checkpoints").EnumerateArray()).GetString()!;
+        Assert.Equal(Path.Combine(Queue, "checkpoints", $"step-{stoppedAt}"), checkpoint);
+        Assert.Equal(stoppedAt, TorchSharpCheckpoint.ReadInfo(checkpoint).Step);
+        Assert.Contains($"[step {pausedAt}] train.resume applied", sample.StandardError, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    // Sends one command with --wait and returns its ack, which must say applied.
+    private JsonElement RunCli(RunningProcess sample, string path, params string[] more)
+    {
+        var result = ProcessRunner.Run(
+            TestPaths.DotnetHost,
+            [TestPaths.CliAssembly, "-q", Queue, path, .. more, "--wait", "--timeout", "60"],
+            Patience + Patience);
+        Assert.True(result.ExitCode == 0, $"runtimectl {path}: {result}\n{sample}");
+        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        using var ack = JsonDocument.Parse(lines[1]);
+        Assert.Equal("applied", ack.RootElement.GetProperty("status").GetString());
+        return ack.RootElement.Clone();
+    }
+
+    private (long Step, double LastPoll) Controller()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Queue, "controller.json")));
+        var root = document.RootElement;
+        var step = root.GetProperty("step");
+        return (step.ValueKind == JsonValueKind.Number ? step.GetInt64() : -1, root.GetProperty("last_poll_ts").GetDouble());
+    }
+
+    private long ControllerStep() => File.Exists(Path.Combine(Queue, "controller.json")) ? Controller().Step : -1;
+
+    private static long LastPrintedStep(RunningProcess sample) =>
+        sample.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.StartsWith("step ", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture))
+            .Last();
+
+    // Bounded polling: no timing assertion, only a generous limit after which the test fails with the sample's output.
+    private static void WaitUntil(Func<bool> condition, string what, RunningProcess sample)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.False(sample.HasExited, $"The sample exited while waiting for {what}.\n{sample}");
+            Assert.True(clock.Elapsed < Patience, $"Timed out waiting for {what}.\n{sample}");
+            Thread.Sleep(100);
+        }
+    }
+}
