@@ -12,7 +12,9 @@ internal sealed class ControllerFile<TContext>
     private readonly RuntimeControllerOptions _options;
     private readonly Dictionary<string, Control<TContext>> _controls;
     private readonly DateTimeOffset _started;
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(4096);
     private bool _failureReported;
+    private Task _pending = Task.CompletedTask;
 
     public ControllerFile(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
     {
@@ -22,53 +24,87 @@ internal sealed class ControllerFile<TContext>
         _started = options.TimeProvider.GetUtcNow();
     }
 
-    public void Write(long? step, double pollIntervalSeconds, AckWriter acks, long commandLines, long commandBytes, Action<RuntimeDiagnostic> report, bool stopped = false)
+    /// <summary>
+    /// Snapshots the state on the calling (training) thread, since the controls' getters read the loop's state,
+    /// then replaces the file on the thread pool so the loop never waits for the file system. A snapshot taken
+    /// while the previous one is still being written is dropped (the next one follows within a second);
+    /// <paramref name="synchronous"/> writes at once (start and stop).
+    /// </summary>
+    public void Write(long? step, double pollIntervalSeconds, AckWriter acks, long commandLines, long commandBytes, Action<RuntimeDiagnostic> report, bool stopped = false, bool synchronous = false)
+    {
+        if (!_pending.IsCompleted)
+        {
+            if (!synchronous)
+            {
+                return;
+            }
+
+            _pending.Wait();
+        }
+
+        _buffer.Clear();
+        using (var writer = new Utf8JsonWriter(_buffer, JsonFormat.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("format"u8, 1);
+            writer.WriteNumber("pid"u8, Environment.ProcessId);
+            writer.WriteString("host"u8, Environment.MachineName);
+            writer.WritePropertyName("started_ts"u8);
+            AckWriter.WriteTimestamp(writer, _started);
+            writer.WritePropertyName("last_poll_ts"u8);
+            AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
+            writer.WriteNumber("poll_interval_s"u8, double.IsFinite(pollIntervalSeconds) ? pollIntervalSeconds : 0);
+            writer.WritePropertyName("step"u8);
+            if (step is { } s)
+            {
+                writer.WriteNumberValue(s);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            writer.WriteNumber("world_size"u8, _options.ProcessGroup.Size);
+            writer.WriteStartArray("controls"u8);
+            foreach (var control in _controls.Values)
+            {
+                WriteControl(writer, control);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("commands_lines"u8, commandLines);
+            writer.WriteNumber("commands_bytes"u8, commandBytes);
+            writer.WriteNumber("acks_lines"u8, acks.Lines);
+            writer.WriteNumber("acks_bytes"u8, acks.Length);
+            if (stopped)
+            {
+                // A trainer that ended on purpose says so, so readers need not wait for the file to go stale.
+                writer.WritePropertyName("stopped_ts"u8);
+                AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
+            }
+
+            writer.WriteEndObject();
+        }
+
+        var bytes = _buffer.WrittenSpan.ToArray();
+        if (synchronous)
+        {
+            Replace(bytes, report);
+        }
+        else
+        {
+            _pending = Task.Run(() => Replace(bytes, report));
+        }
+    }
+
+    private void Replace(byte[] bytes, Action<RuntimeDiagnostic> report)
     {
         var temp = _queue.Controller + ".tmp";
         try
         {
             using (var stream = QueueDirectory.OpenOwnerOnly(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var writer = new Utf8JsonWriter(stream, JsonFormat.WriterOptions))
             {
-                writer.WriteStartObject();
-                writer.WriteNumber("format"u8, 1);
-                writer.WriteNumber("pid"u8, Environment.ProcessId);
-                writer.WriteString("host"u8, Environment.MachineName);
-                writer.WritePropertyName("started_ts"u8);
-                AckWriter.WriteTimestamp(writer, _started);
-                writer.WritePropertyName("last_poll_ts"u8);
-                AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
-                writer.WriteNumber("poll_interval_s"u8, double.IsFinite(pollIntervalSeconds) ? pollIntervalSeconds : 0);
-                writer.WritePropertyName("step"u8);
-                if (step is { } s)
-                {
-                    writer.WriteNumberValue(s);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-
-                writer.WriteNumber("world_size"u8, _options.ProcessGroup.Size);
-                writer.WriteStartArray("controls"u8);
-                foreach (var control in _controls.Values)
-                {
-                    WriteControl(writer, control);
-                }
-
-                writer.WriteEndArray();
-                writer.WriteNumber("commands_lines"u8, commandLines);
-                writer.WriteNumber("commands_bytes"u8, commandBytes);
-                writer.WriteNumber("acks_lines"u8, acks.Lines);
-                writer.WriteNumber("acks_bytes"u8, acks.Length);
-                if (stopped)
-                {
-                    // A trainer that ended on purpose says so, so readers need not wait for the file to go stale.
-                    writer.WritePropertyName("stopped_ts"u8);
-                    AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
-                }
-
-                writer.WriteEndObject();
+                stream.Write(bytes);
             }
 
             File.Move(temp, _queue.Controller, overwrite: true);
@@ -82,7 +118,6 @@ internal sealed class ControllerFile<TContext>
                 report(new RuntimeDiagnostic("controller-file-failed", $"Could not write '{_queue.Controller}': {e.Message}. Readers will call this trainer not polling until it can be written again.", e));
             }
         }
-
     }
 
     private static void WriteControl(Utf8JsonWriter writer, Control<TContext> control)

@@ -72,7 +72,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _state.LinesBeforeOffset = CountLines(_reader.Position);
         _state.Offset = _reader.Position;
         UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
-        _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report);
+        _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report, synchronous: true);
     }
 
     /// <summary>The bytes of command lines one batch holds; a longer backlog is applied in several batches of one poll.</summary>
@@ -384,7 +384,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     public void Dispose()
     {
         _acks.TryFlush(out _);
-        _controllerFile.Write(_lastStep, _lastInterval, _acks, _consumedLines, _reader.Position, Report, stopped: true);
+        _controllerFile.Write(_lastStep, _lastInterval, _acks, _consumedLines, _reader.Position, Report, stopped: true, synchronous: true);
         foreach (var held in _held)
         {
             held.Line.Dispose();
