@@ -55,6 +55,8 @@ else
     for (long step = 0; (options.Steps is null || step < options.Steps) && !stop.IsCancellationRequested; step++)
     {
         var loss = model.Step(state.Lr, state.Dropout);
+        rt.Report(step, "loss", loss);
+        rt.Report(step, "lr", state.Lr);
         _ = options.EverySteps is { } k
             ? rt.PollAndApply(state, step, k)
             : rt.PollAndApply(state, options.EverySeconds);
@@ -71,5 +73,6 @@ else
     }
 }
 
+rt.FlushMetrics();
 Console.WriteLine(JsonSerializer.Serialize(new FinalState(state.Lr, state.Dropout, state.Ckpts), QuickStartJson.Default.FinalState));
 return 0;

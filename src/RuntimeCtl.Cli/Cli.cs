@@ -32,7 +32,9 @@ internal static class Cli
             var request = grammar.Bind(parse, name => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name));
             return request switch
             {
+                StatusRequest { Follow: true } follow => FollowCommand.Run(follow, context),
                 StatusRequest status => StatusCommand.Run(status, context),
+                ServeRequest serve => ServeCommand.Run(serve, context),
                 ControlsRequest controls => ControlsCommand.Run(controls, context),
                 SendRequest send => SendCommand.Run(send, context),
                 _ => throw new InvalidOperationException("Unknown request " + request.GetType().Name),

@@ -27,10 +27,14 @@ internal sealed class CliGrammar
               Queue a command for the control PATH and print it as one JSON line. Each ARG is the JSON
               value it parses as (0.5, true, null, [1,2], "0.5"), else a plain string (manual).
               A value that starts with '-' and is not a number goes after '--'.
-          runtimectl -q DIR status [--last N] [--json]
+          runtimectl -q DIR status [--last N] [--json] [--follow]
               Line counts, the trainer's liveness and the last N acks (JSON when piped).
+              With --follow: the last N ack lines, then each new ack line as it comes (Ctrl-C ends).
           runtimectl -q DIR controls [--json]
               The trainer's registered controls, their parameters and current values.
+          runtimectl -q DIR serve [--port P] [--host 127.0.0.1 [--allow-remote]]
+              A web dashboard of the job: controls, commands and acks, metrics. Prints its URL with a
+              one-time token; every request needs that token.
 
         Exit codes: 0 done (with --wait: applied), 1 error, 2 usage error or refused,
         3 rejected, 4 failed, 5 no ack before the timeout.
@@ -97,6 +101,30 @@ internal sealed class CliGrammar
         Description = "With status or controls: print JSON even on a terminal.",
     };
 
+    private readonly Option<bool> _follow = new("--follow")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With status: after the last acks, print each new ack line as it comes, until Ctrl-C.",
+    };
+
+    private readonly Option<string> _port = new("--port")
+    {
+        HelpName = "P",
+        Description = "With serve: the TCP port (0 picks a free one). Default: 0.",
+    };
+
+    private readonly Option<string> _host = new("--host")
+    {
+        HelpName = "ADDRESS",
+        Description = "With serve: the address to listen on. Default: 127.0.0.1; another needs --allow-remote.",
+    };
+
+    private readonly Option<bool> _allowRemote = new("--allow-remote")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With serve: allow --host to be an address other machines can reach.",
+    };
+
     private readonly VersionOption _version = new();
 
     private readonly Command _root;
@@ -109,7 +137,7 @@ internal sealed class CliGrammar
         // is 'runtimectl' even when it runs inside another process (the tests).
         _root = new Command("runtimectl", Description)
         {
-            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _last, _json,
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _last, _json, _follow, _port, _host, _allowRemote,
             new HelpOption(),
             _version,
         };
@@ -139,20 +167,26 @@ internal sealed class CliGrammar
         }
 
         var queue = QueueDirectory(parse, environment);
-        var isReport = words.Length == 1 && words[0] is "status" or "controls";
+        var isReport = words.Length == 1 && words[0] is "status" or "controls" or "serve";
         if (isReport && words[0] == "status")
         {
-            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force);
-            return new StatusRequest(queue, Last(parse), Given(parse, _json));
+            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote);
+            return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow));
+        }
+
+        if (isReport && words[0] == "serve")
+        {
+            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow);
+            return new ServeRequest(queue, Host(parse), Port(parse), Given(parse, _allowShared));
         }
 
         if (isReport)
         {
-            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last);
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote);
             return new ControlsRequest(queue, Given(parse, _json));
         }
 
-        Refuse(parse, "sending a command", _last, _json);
+        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote);
         var path = words[0];
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -236,6 +270,40 @@ internal sealed class CliGrammar
         }
 
         return last < 0 ? throw new UsageException($"--last must be 0 or more, got {last}.") : last;
+    }
+
+    private int Port(ParseResult parse)
+    {
+        if (!Given(parse, _port))
+        {
+            return 0;
+        }
+
+        var text = parse.GetValue(_port);
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
+            ? port
+            : throw new UsageException($"--port must be a TCP port from 0 to 65535 (0 picks a free one), got '{text}'.");
+    }
+
+    private System.Net.IPAddress Host(ParseResult parse)
+    {
+        if (!Given(parse, _host))
+        {
+            return Given(parse, _allowRemote)
+                ? throw new UsageException("--allow-remote applies only with --host ADDRESS.")
+                : System.Net.IPAddress.Loopback;
+        }
+
+        var text = parse.GetValue(_host);
+        var address = text == "localhost" ? System.Net.IPAddress.Loopback
+            : System.Net.IPAddress.TryParse(text, out var parsed) ? parsed
+            : throw new UsageException($"--host must be an IP address such as 127.0.0.1, got '{text}'.");
+        if (!System.Net.IPAddress.IsLoopback(address) && !Given(parse, _allowRemote))
+        {
+            throw new UsageException($"--host {text} lets other machines reach the dashboard, which can steer the job. Add --allow-remote if that is what you want (and keep the token secret), or use 127.0.0.1 with an SSH tunnel.");
+        }
+
+        return address;
     }
 
     private long? AtStep(ParseResult parse)

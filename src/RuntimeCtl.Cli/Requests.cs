@@ -26,8 +26,15 @@ internal sealed record SendRequest(
     bool Force,
     bool AllowShared) : CliRequest(QueueDirectory);
 
-/// <summary>Show the queue's status.</summary>
-internal sealed record StatusRequest(string QueueDirectory, int Last, bool Json) : CliRequest(QueueDirectory);
+/// <summary>Show the queue's status, or with <paramref name="Follow"/> tail its acks.</summary>
+internal sealed record StatusRequest(string QueueDirectory, int Last, bool Json, bool Follow = false) : CliRequest(QueueDirectory);
+
+/// <summary>Serve the dashboard.</summary>
+/// <param name="QueueDirectory">The queue directory, as given.</param>
+/// <param name="Host">The address to listen on (loopback unless <c>--allow-remote</c> was given).</param>
+/// <param name="Port">The TCP port; 0 picks a free one.</param>
+/// <param name="AllowShared">Whether commands may be sent to a group-writable queue directory.</param>
+internal sealed record ServeRequest(string QueueDirectory, System.Net.IPAddress Host, int Port, bool AllowShared) : CliRequest(QueueDirectory);
 
 /// <summary>Show the trainer's registered controls.</summary>
 internal sealed record ControlsRequest(string QueueDirectory, bool Json) : CliRequest(QueueDirectory);

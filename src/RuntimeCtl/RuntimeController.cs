@@ -148,9 +148,10 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         return PollByStep(context, step, everySteps);
     }
 
-    /// <summary>Closes the queue files. The controller cannot poll afterwards.</summary>
+    /// <summary>Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll afterwards.</summary>
     public void Dispose()
     {
+        _metrics?.Flush();
         _engine?.Dispose();
         _engine = null;
     }

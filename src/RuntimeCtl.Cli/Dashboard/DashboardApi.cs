@@ -1,0 +1,468 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace RuntimeCtl.Cli.Dashboard;
+
+/// <summary>
+/// The dashboard's page and JSON API over one queue directory. Responses are written with <see cref="Utf8JsonWriter"/>
+/// and request bodies read with <see cref="JsonDocument"/>: no reflection, so the server runs under Native AOT.
+/// </summary>
+/// <remarks>
+/// Security: every request needs the token. A GET may carry it as <c>?token=</c> (the printed URL, and
+/// <c>EventSource</c>, which cannot set headers) or as <c>Authorization: Bearer</c>; anything else (a POST) only in
+/// the header, which another site cannot make a browser send, so a page elsewhere cannot drive the job. No CORS
+/// headers are sent, so other origins cannot read the replies either.
+/// </remarks>
+internal sealed class DashboardApi
+{
+    /// <summary>The largest request body accepted: a command is far smaller.</summary>
+    public const long MaxBodyBytes = 1024 * 1024;
+
+    /// <summary>The most lines <c>?last=</c> may ask for.</summary>
+    public const int MaxLast = 10_000;
+
+    /// <summary>The longest <c>?wait=</c>, in seconds.</summary>
+    public const double MaxWaitSeconds = 600;
+
+    private static readonly string[] BodyFields = ["path", "args", "kwargs", "at_step", "force"];
+
+    private readonly QueueDirectory _queue;
+    private readonly string _queueDirectory;
+    private readonly byte[] _token;
+    private readonly bool _allowShared;
+    private readonly TimeProvider _time;
+    private readonly byte[] _page;
+
+    public DashboardApi(string queueDirectory, string token, bool allowShared, TimeProvider time)
+    {
+        _queueDirectory = queueDirectory;
+        _queue = new QueueDirectory(queueDirectory);
+        _token = Encoding.UTF8.GetBytes(token);
+        _allowShared = allowShared;
+        _time = time;
+        _page = Page();
+    }
+
+    public void Map(WebApplication app)
+    {
+        app.Use(Guard);
+        app.MapGet("/", (RequestDelegate)ServePage);
+        app.MapGet("/api/state", (RequestDelegate)GetState);
+        app.MapGet("/api/acks", (RequestDelegate)(c => GetTail(c, _queue.Acks, "acks")));
+        app.MapGet("/api/commands", (RequestDelegate)(c => GetTail(c, _queue.Commands, "commands")));
+        app.MapGet("/api/metrics", (RequestDelegate)GetMetrics);
+        app.MapGet("/api/events", (RequestDelegate)new DashboardEvents(_queue, this).Stream);
+        app.MapPost("/api/commands", (RequestDelegate)PostCommand);
+    }
+
+    /// <summary>Refuses requests without the token (401) and cross-origin changes (403); sets headers that keep the page to itself.</summary>
+    private async Task Guard(HttpContext context, Func<Task> next)
+    {
+        var headers = context.Response.Headers;
+        headers.CacheControl = "no-store";
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.XFrameOptions = "DENY";
+
+        var request = context.Request;
+        var readOnly = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+        if (!HasToken(request, readOnly))
+        {
+            headers.WWWAuthenticate = "Bearer";
+            var why = readOnly
+                ? "this dashboard needs its access token: open the URL that 'runtimectl serve' printed (with ?token=), or send Authorization: Bearer TOKEN."
+                : "changes need the access token in an Authorization: Bearer header; a token in the URL or in a cookie is not accepted for them.";
+            await Error(context, StatusCodes.Status401Unauthorized, why).ConfigureAwait(false);
+            return;
+        }
+
+        if (!readOnly && request.Headers.Origin is { Count: > 0 } origin
+            && !string.Equals(origin.ToString(), $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase))
+        {
+            await Error(context, StatusCodes.Status403Forbidden, $"a request from the origin '{origin}' may not change this job.").ConfigureAwait(false);
+            return;
+        }
+
+        await next().ConfigureAwait(false);
+    }
+
+    private bool HasToken(HttpRequest request, bool allowQuery)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && Matches(authorization.AsSpan(7).Trim()))
+        {
+            return true;
+        }
+
+        return allowQuery && request.Query.TryGetValue("token", out var token) && token.Count == 1 && Matches(token.ToString());
+    }
+
+    private bool Matches(ReadOnlySpan<char> candidate)
+    {
+        var bytes = Encoding.UTF8.GetBytes(candidate.ToArray());
+        return CryptographicOperations.FixedTimeEquals(bytes, _token);
+    }
+
+    private Task ServePage(HttpContext context)
+    {
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.Headers.ContentSecurityPolicy =
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        return context.Response.Body.WriteAsync(_page).AsTask();
+    }
+
+    private Task GetState(HttpContext context)
+    {
+        var bytes = StateJson();
+        context.Response.ContentType = "application/json";
+        return context.Response.Body.WriteAsync(bytes).AsTask();
+    }
+
+    /// <summary>The trainer's state: liveness, step and controls from <c>controller.json</c>, and the queue's line counts.</summary>
+    internal byte[] StateJson()
+    {
+        QueueStatus? status = null;
+        try
+        {
+            status = QueueStatus.Read(_queueDirectory, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        var now = _time.GetUtcNow();
+        return Json(writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("queue_dir"u8, _queueDirectory);
+            writer.WriteNumber("now"u8, Math.Round(Freshness.UnixSeconds(now), 3));
+            writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
+            writer.WriteNumber("commands"u8, status?.Commands.Lines ?? 0);
+            writer.WriteNumber("acks"u8, status?.Acks.Lines ?? 0);
+            writer.WriteNumber("pending"u8, status?.Pending ?? 0);
+            JsonOutput.WriteTrainer(writer, status?.Controller, now);
+            writer.WriteString("trainer_text"u8, JsonOutput.DescribeTrainer(status?.Controller, now));
+            writer.WriteStartArray("controls"u8);
+            foreach (var control in status?.Controller?.Controls ?? [])
+            {
+                control.Json.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            if (status?.ControllerProblem is { } problem)
+            {
+                writer.WriteString("controller_problem"u8, problem);
+            }
+
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task GetTail(HttpContext context, string path, string name)
+    {
+        if (!TryInt(context, "last", 50, 0, MaxLast, out var last, out var error))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
+            return;
+        }
+
+        var tail = AckTail.Read(path, last);
+        await Reply(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray(name);
+            foreach (var line in tail.Acks)
+            {
+                line.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("bad_lines"u8, tail.BadLines);
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task GetMetrics(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var name = query.TryGetValue("name", out var n) && n.ToString() is { Length: > 0 } text ? text : null;
+        long since = long.MinValue;
+        if (query.TryGetValue("since_step", out var s) && !long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out since))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, $"since_step must be a whole step number, got '{s}'.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!TryInt(context, "max_points", 2000, 2, 1_000_000, out var maxPoints, out var error))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
+            return;
+        }
+
+        var series = MetricsReader.Read(_queueDirectory, name, since);
+        await Reply(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("series"u8);
+            foreach (var (metric, points) in series)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name"u8, metric);
+                writer.WriteNumber("total"u8, points.Count);
+                writer.WriteStartArray("points"u8);
+                foreach (var point in MetricsReader.Downsample(points, maxPoints))
+                {
+                    writer.WriteStartArray();
+                    writer.WriteNumberValue(point.Step);
+                    writer.WriteNumberValue(point.Value);
+                    writer.WriteNumberValue(point.Ts);
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task PostCommand(HttpContext context)
+    {
+        if (context.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            await Error(context, StatusCodes.Status415UnsupportedMediaType, "send the command as JSON (Content-Type: application/json): {\"path\":..., \"args\":[...], \"kwargs\":{...}, \"at_step\":N}.").ConfigureAwait(false);
+            return;
+        }
+
+        double? wait = null;
+        if (context.Request.Query.TryGetValue("wait", out var w))
+        {
+            if (!double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds) || seconds is < 0 or > MaxWaitSeconds)
+            {
+                await Error(context, StatusCodes.Status400BadRequest, $"wait must be a number of seconds from 0 to {MaxWaitSeconds}, got '{w}'.").ConfigureAwait(false);
+                return;
+            }
+
+            wait = seconds;
+        }
+
+        CommandBody body;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            body = CommandBody.Parse(buffer.ToArray());
+        }
+        catch (BadHttpRequestException e)
+        {
+            await Error(context, e.StatusCode, e.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (FormatException e)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        if (!body.Force && SendCommand.Refusal(_queueDirectory, body.Path, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
+            return;
+        }
+
+        // The ack comes after the command: whatever acks.jsonl holds now is older.
+        var acksBefore = AckFollower.LengthOf(_queue.Acks);
+        string id;
+        string line;
+        try
+        {
+            (id, line) = SendCommand.Enqueue(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time);
+        }
+        catch (QueueConfigurationException e)
+        {
+            await Error(context, StatusCodes.Status409Conflict, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        FoundAck? ack = null;
+        if (wait is { } seconds2)
+        {
+            ack = await WaitForAck(new AckFollower(_queue.Acks, id, acksBefore), TimeSpan.FromSeconds(seconds2), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        await Reply(context, ack is null ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("command"u8);
+            writer.WriteRawValue(line, skipInputValidation: true);
+            if (wait is not null)
+            {
+                writer.WritePropertyName("ack"u8);
+                if (ack is null)
+                {
+                    writer.WriteNullValue();
+                    writer.WriteString("note"u8, "no ack within the wait; the command stays queued and the trainer applies it when it next polls.");
+                }
+                else
+                {
+                    writer.WriteRawValue(ack.Line, skipInputValidation: true);
+                }
+            }
+
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task<FoundAck?> WaitForAck(AckFollower follower, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var changed = new SemaphoreSlim(0);
+        using var watcher = QueueWatcher.TryWatch(_queue.Path, QueueDirectory.AcksFile, () =>
+        {
+            if (changed.CurrentCount == 0)
+            {
+                changed.Release();
+            }
+        });
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            if (follower.Poll() is { } ack)
+            {
+                return ack;
+            }
+
+            var remaining = timeout - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            try
+            {
+                await changed.WaitAsync(remaining < AckWaiter.FallbackPoll ? remaining : AckWaiter.FallbackPoll, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static bool TryInt(HttpContext context, string name, int fallback, int min, int max, out int value, out string error)
+    {
+        error = string.Empty;
+        value = fallback;
+        if (!context.Request.Query.TryGetValue(name, out var text))
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
+        {
+            return true;
+        }
+
+        error = $"{name} must be a whole number from {min} to {max}, got '{text}'.";
+        return false;
+    }
+
+    internal static byte[] Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, JsonFormat.WriterOptions))
+        {
+            write(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static Task Reply(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var bytes = Json(write);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return context.Response.Body.WriteAsync(bytes).AsTask();
+    }
+
+    private static Task Error(HttpContext context, int status, string message) =>
+        Reply(context, status, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("error"u8, message);
+            writer.WriteEndObject();
+        });
+
+    private static byte[] Page()
+    {
+        using var stream = typeof(DashboardApi).Assembly.GetManifestResourceStream("RuntimeCtl.Cli.Dashboard.dashboard.html")
+            ?? throw new InvalidOperationException("The dashboard page is missing from the assembly's resources.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>The body of <c>POST /api/commands</c>, checked.</summary>
+    private sealed record CommandBody(string Path, IReadOnlyList<object?> Args, IReadOnlyList<KeyValuePair<string, object?>> Kwargs, long? AtStep, bool Force)
+    {
+        /// <exception cref="FormatException">The body is not a valid command; the message says why.</exception>
+        public static CommandBody Parse(byte[] bytes)
+        {
+            JsonElement root;
+            try
+            {
+                using var document = JsonDocument.Parse(bytes, JsonFormat.DocumentOptions);
+                root = document.RootElement.Clone();
+            }
+            catch (JsonException e)
+            {
+                throw new FormatException("the body is not valid JSON: " + e.Message, e);
+            }
+
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new FormatException("the body must be a JSON object: {\"path\":..., \"args\":[...], \"kwargs\":{...}, \"at_step\":N}.");
+            }
+
+            foreach (var property in root.EnumerateObject())
+            {
+                if (Array.IndexOf(BodyFields, property.Name) < 0)
+                {
+                    throw new FormatException($"unknown field '{property.Name}'; a command has {string.Join(", ", BodyFields)}.");
+                }
+            }
+
+            if (!root.TryGetProperty("path"u8, out var path) || path.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(path.GetString()))
+            {
+                throw new FormatException("\"path\" must be the control's path, a non-empty string.");
+            }
+
+            IReadOnlyList<object?> args = !root.TryGetProperty("args"u8, out var a) || a.ValueKind == JsonValueKind.Null ? []
+                : a.ValueKind == JsonValueKind.Array ? a.EnumerateArray().Select(e => (object?)e).ToArray()
+                : throw new FormatException("\"args\" must be an array of positional arguments.");
+            IReadOnlyList<KeyValuePair<string, object?>> kwargs = !root.TryGetProperty("kwargs"u8, out var k) || k.ValueKind == JsonValueKind.Null ? []
+                : k.ValueKind == JsonValueKind.Object ? k.EnumerateObject().Select(p => new KeyValuePair<string, object?>(p.Name, p.Value)).ToArray()
+                : throw new FormatException("\"kwargs\" must be an object of keyword arguments.");
+            long? atStep = null;
+            if (root.TryGetProperty("at_step"u8, out var s) && s.ValueKind != JsonValueKind.Null)
+            {
+                atStep = s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var step) && step >= 0
+                    ? step
+                    : throw new FormatException($"\"at_step\" must be a whole step number, 0 or more, got {s.GetRawText()}.");
+            }
+
+            var force = root.TryGetProperty("force"u8, out var f) && (f.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? f.GetBoolean()
+                : throw new FormatException("\"force\" must be true or false."));
+            return new CommandBody(path.GetString()!, args, kwargs, atStep, force);
+        }
+    }
+}

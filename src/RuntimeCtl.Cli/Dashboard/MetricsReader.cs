@@ -1,0 +1,123 @@
+using System.Text.Json;
+
+namespace RuntimeCtl.Cli.Dashboard;
+
+/// <summary>One reported point of <c>metrics.jsonl</c>.</summary>
+internal readonly record struct MetricPoint(long Step, double Value, double Ts);
+
+/// <summary>Reads <c>metrics.1.jsonl</c> (the rotated history) then <c>metrics.jsonl</c>; lines that are not points are skipped.</summary>
+internal static class MetricsReader
+{
+    /// <summary>The points of each metric, by name in order of first appearance, filtered by name and first step.</summary>
+    public static IReadOnlyList<(string Name, List<MetricPoint> Points)> Read(string queueDirectory, string? name, long sinceStep)
+    {
+        var series = new Dictionary<string, List<MetricPoint>>(StringComparer.Ordinal);
+        foreach (var file in (string[])[MetricsWriter.RotatedFileName, MetricsWriter.FileName])
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(Path.Combine(queueDirectory, file));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<byte> rest = bytes;
+            int newline;
+            while ((newline = rest.IndexOf((byte)'\n')) >= 0)
+            {
+                if (TryParse(rest[..newline], out var metric, out var point) && point.Step >= sinceStep && (name is null || metric == name))
+                {
+                    if (!series.TryGetValue(metric, out var points))
+                    {
+                        series[metric] = points = [];
+                    }
+
+                    points.Add(point);
+                }
+
+                rest = rest[(newline + 1)..];
+            }
+        }
+
+        return series.Select(s => (s.Key, s.Value)).ToArray();
+    }
+
+    /// <summary>Parses one line <c>{"step","ts","name","value"}</c>.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> line, out string name, out MetricPoint point)
+    {
+        name = string.Empty;
+        point = default;
+        long? step = null;
+        double? value = null;
+        double ts = 0;
+        string? found = null;
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var property = reader.ValueSpan;
+                var key = property.SequenceEqual("step"u8) ? 0 : property.SequenceEqual("value"u8) ? 1 : property.SequenceEqual("name"u8) ? 2 : property.SequenceEqual("ts"u8) ? 3 : -1;
+                reader.Read();
+                switch (key)
+                {
+                    case 0 when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var s):
+                        step = s;
+                        break;
+                    case 1 when reader.TokenType == JsonTokenType.Number:
+                        value = reader.GetDouble();
+                        break;
+                    case 2 when reader.TokenType == JsonTokenType.String:
+                        found = reader.GetString();
+                        break;
+                    case 3 when reader.TokenType == JsonTokenType.Number:
+                        ts = reader.GetDouble();
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        if (step is null || value is null || found is null)
+        {
+            return false;
+        }
+
+        name = found;
+        point = new MetricPoint(step.Value, value.Value, ts);
+        return true;
+    }
+
+    /// <summary>At most about <paramref name="max"/> points, evenly spaced, always keeping the last.</summary>
+    public static IEnumerable<MetricPoint> Downsample(List<MetricPoint> points, int max)
+    {
+        if (points.Count <= max)
+        {
+            return points;
+        }
+
+        var stride = (points.Count + max - 2) / (max - 1);
+        var kept = new List<MetricPoint>(max + 1);
+        for (var i = 0; i < points.Count - 1; i += stride)
+        {
+            kept.Add(points[i]);
+        }
+
+        kept.Add(points[^1]);
+        return kept;
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.Playwright;
+using RuntimeCtl.Cli.Tests.EndToEnd;
+using Xunit.Abstractions;
+
+namespace RuntimeCtl.Cli.Tests.Dashboard;
+
+/// <summary>
+/// The page in Debian's Chromium (driven by Playwright) in front of a real QuickStart. Without Chromium the test
+/// passes with a note, unless <c>RUNTIMECTL_REQUIRE_BROWSER=1</c> (CI), where it fails.
+/// </summary>
+public sealed class DashboardBrowserTests(RunningQuickStart quickStart, ITestOutputHelper output) : IClassFixture<RunningQuickStart>
+{
+    private static readonly string[] Chromiums = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"];
+
+    [Fact]
+    public async Task Page_ShowsControls_AppliesAndRejects_PlotsMetrics_WithoutConsoleErrors()
+    {
+        var chromium = Chromiums.FirstOrDefault(File.Exists);
+        if (chromium is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("RUNTIMECTL_REQUIRE_BROWSER") != "1", "RUNTIMECTL_REQUIRE_BROWSER=1 but Chromium is missing: apt-get install -y chromium.");
+            output.WriteLine("SKIPPED: no Chromium at " + string.Join(" or ", Chromiums) + " (apt-get install -y chromium); set RUNTIMECTL_REQUIRE_BROWSER=1 to fail instead.");
+            return;
+        }
+
+        await using var server = await DashboardFixture.StartAsync(quickStart.Dir);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            Timeout = 60_000,
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        page.SetDefaultTimeout(30_000);
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type is "error" or "warning")
+            {
+                problems.Add($"{message.Type}: {message.Text}");
+            }
+        };
+        page.PageError += (_, error) => problems.Add("page error: " + error);
+
+        await page.GotoAsync(server.Server.Url.ToString());
+
+        // The controls of the running QuickStart, with their current values.
+        var dropout = page.Locator("form.control[data-path='model.dropout.p']");
+        await Assertions.Expect(dropout).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("form.control[data-path='optimizer.lr.multiplier']")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#liveness")).ToHaveTextAsync("polling");
+
+        // Submitting a form applies the command; the trainer's ack shows up.
+        await dropout.Locator("input[name='p']").FillAsync("0.3");
+        await dropout.Locator("button").ClickAsync();
+        await Assertions.Expect(dropout.Locator(".result")).ToContainTextAsync("applied");
+        await Assertions.Expect(dropout.Locator(".value code")).ToHaveTextAsync("0.3");
+        await Assertions.Expect(page.Locator("#history tr[data-status='applied']").First).ToBeVisibleAsync();
+
+        // A value the control refuses shows its error, in the form and in the table.
+        await dropout.Locator("input[name='p']").FillAsync("2");
+        await dropout.Locator("button").ClickAsync();
+        await Assertions.Expect(dropout.Locator(".result")).ToContainTextAsync("dropout p must be in [0,1)");
+        await Assertions.Expect(page.Locator("#history tr[data-status='failed']").First).ToContainTextAsync("dropout p must be in [0,1)");
+
+        // An intervention on the lr shows in its plot; the plots have points and a marker.
+        var lr = page.Locator("form.control[data-path='optimizer.lr.multiplier']");
+        await lr.Locator("input[name='multiplier']").FillAsync("0.5");
+        await lr.Locator("button").ClickAsync();
+        await Assertions.Expect(lr.Locator(".result")).ToContainTextAsync("applied");
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('svg[data-metric=loss]')].some(s => +s.dataset.points > 10)");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('svg[data-metric=lr] line.marker').length > 0");
+
+        var screenshot = Path.Combine(AppContext.BaseDirectory, "dashboard-screenshot.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
+        output.WriteLine("screenshot: " + screenshot);
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+}
