@@ -78,6 +78,9 @@ internal sealed class QueueEngine<TContext> : IDisposable
     /// <summary>The bytes of command lines one batch holds; a longer backlog is applied in several batches of one poll.</summary>
     public const int BatchBytes = 4 * 1024 * 1024;
 
+    /// <summary>The lines one batch holds: each line's parsed document lives until its batch's acks are written.</summary>
+    public const int BatchLines = 1024;
+
     /// <summary>Gets whether the last <see cref="Prepare"/> stopped at the byte budget with more lines waiting.</summary>
     public bool More { get; private set; }
 
@@ -88,7 +91,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         var budget = _options.MaxCommandsPerPoll ?? int.MaxValue;
         do
         {
-            var plan = Prepare(step, nowMs, budget);
+            var plan = Prepare(step, nowMs, Math.Min(budget, BatchLines));
             if (plan.Count > 0)
             {
                 budget -= plan.Count;
@@ -140,7 +143,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         _batch.Clear();
-        More = _reader.Read(_batch, max - slots.Count, BatchBytes);
+        _reader.Read(_batch, max - slots.Count, BatchBytes);
+        More = _batch.Lines.Count > 0 && _reader.Position < length; // stopped at a cap, not at a write in progress
         foreach (var raw in _batch.Lines)
         {
             _consumedLines++;
@@ -355,10 +359,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
             slot.Line.Dispose();
         }
 
-        if (FlushPendingAcks())
-        {
-            SaveCursor();
-        }
+        FlushPendingAcks(); // saves the cursor once the acks are written
 
         return result;
     }

@@ -20,7 +20,7 @@ public sealed partial class RuntimeController<TContext>
         {
             if (decided)
             {
-                plan = _engine!.Prepare(step, now, _options.MaxCommandsPerPoll ?? int.MaxValue);
+                plan = _engine!.Prepare(step, now, Math.Min(_options.MaxCommandsPerPoll ?? int.MaxValue, QueueEngine<TContext>.BatchLines));
                 payload = Encode(plan);
             }
 
