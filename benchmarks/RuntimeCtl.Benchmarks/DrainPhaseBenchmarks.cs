@@ -1,0 +1,87 @@
+using BenchmarkDotNet.Attributes;
+
+namespace RuntimeCtl.Benchmarks;
+
+/// <summary>
+/// <see cref="DrainBenchmarks.Poll_Drain100k"/> taken apart: the engine's three phases on one batch of the trivial
+/// control's commands (30,000 lines, under the engine's byte budget of one batch), each measured alone, the phases
+/// before it done in <c>IterationSetup</c>. Figures are per command (<c>OperationsPerInvoke</c>).
+/// <c>Prepare</c> reads, parses and sorts the lines; <c>ExecuteAll</c> binds and runs the controls; <c>Finish</c> writes
+/// the acks, builds the returned <see cref="Ack"/> objects, flushes and saves the cursor.
+/// </summary>
+[MemoryDiagnoser]
+public class DrainPhaseBenchmarks : IDisposable
+{
+    private const int Backlog = 30_000;
+
+    private readonly BenchContext _context = new();
+    private byte[] _backlog = [];
+    private TempQueueDirectory? _queue;
+    private QueueEngine<BenchContext>? _engine;
+    private List<Slot>? _plan;
+    private Outcome<BenchContext>[]? _outcomes;
+
+    [GlobalSetup]
+    public void Setup() => _backlog = new CommandLines().Block(Backlog);
+
+    [IterationSetup(Target = nameof(Drain_1_Prepare))]
+    public void SetupPrepare() => Fresh();
+
+    [IterationSetup(Target = nameof(Drain_2_ExecuteAll))]
+    public void SetupExecute()
+    {
+        Fresh();
+        _plan = _engine!.Prepare(null, Environment.TickCount64, int.MaxValue);
+    }
+
+    [IterationSetup(Target = nameof(Drain_3_Finish))]
+    public void SetupFinish()
+    {
+        SetupExecute();
+        _outcomes = _engine!.ExecuteAll(_context, _plan!);
+    }
+
+    [Benchmark(OperationsPerInvoke = Backlog)]
+    public int Drain_1_Prepare() => Check(_engine!.Prepare(null, Environment.TickCount64, int.MaxValue).Count);
+
+    [Benchmark(OperationsPerInvoke = Backlog)]
+    public int Drain_2_ExecuteAll() => _engine!.ExecuteAll(_context, _plan!).Length;
+
+    [Benchmark(OperationsPerInvoke = Backlog)]
+    public int Drain_3_Finish() => _engine!.Finish(_plan!, null, _outcomes!, ranks: 0).Count;
+
+    [IterationCleanup]
+    public void Cleanup()
+    {
+        _engine?.Dispose();
+        _queue?.Dispose();
+        _engine = null;
+        _queue = null;
+        _plan = null;
+        _outcomes = null;
+    }
+
+    public void Dispose()
+    {
+        Cleanup();
+        GC.SuppressFinalize(this);
+    }
+
+    private static int Check(int count) => count == Backlog ? count : throw new InvalidOperationException($"One batch held {count} commands, expected {Backlog}: the engine's batch budget changed.");
+
+    private void Fresh()
+    {
+        Cleanup();
+        _queue = new TempQueueDirectory("phases");
+        var queue = new QueueDirectory(_queue.Path);
+        queue.EnsureCreated(allowShared: false);
+        File.WriteAllBytes(queue.Commands, _backlog);
+        Action<BenchContext, object?[]> noop = static (ctx, _) => ctx.Applied++;
+        var controls = new Dictionary<string, Control<BenchContext>>(StringComparer.Ordinal)
+        {
+            ["noop"] = new PositionalControl<BenchContext>("noop", noop, [], null, noop, null, null),
+        };
+        _engine = new QueueEngine<BenchContext>(queue, BenchContext.Options(), controls);
+        _engine.Start();
+    }
+}
