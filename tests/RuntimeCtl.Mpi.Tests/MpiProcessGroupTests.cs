@@ -6,8 +6,9 @@ namespace RuntimeCtl.Mpi.Tests;
 
 /// <summary>
 /// <see cref="MpiProcessGroup"/> against the real Open MPI: the test host under mpirun, plus one singleton in this
-/// process. One class, so these run one after another and never oversubscribe the machine further.
+/// process. In the mpirun collection, so these run one after another and never oversubscribe the machine further.
 /// </summary>
+[Collection(MpirunTests.Collection)]
 public sealed class MpiProcessGroupTests(ITestOutputHelper output)
 {
     private const string OkLine = @"^rank (\d+) size (\d+) ok ([0-9a-f]{16})$";
