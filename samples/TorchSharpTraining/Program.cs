@@ -97,6 +97,12 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
     loss = trainer.Step();
     loop.Step++;
     reporter.Report(loop.Step, loss, trainer.LearningRate);
+    if (rt is not null)
+    {
+        // For the dashboard (runtimectl serve): buffered, written about once a second.
+        rt.Report(loop.Step, "loss", loss);
+        rt.Report(loop.Step, "lr", trainer.LearningRate);
+    }
     if (options.StepDelayMilliseconds > 0)
     {
         Thread.Sleep(options.StepDelayMilliseconds);
