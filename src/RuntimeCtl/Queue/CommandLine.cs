@@ -223,7 +223,7 @@ internal sealed class CommandLine : IDisposable
     public static string Shorten(string text) => text.Length <= 120 ? text : string.Concat(text.AsSpan(0, 117), "...");
 
     /// <summary>Finds what the original would have written back broken: numbers beyond double, lone surrogates.</summary>
-    private static string? FindProblem(JsonElement element, int depth)
+    internal static string? FindProblem(JsonElement element, int depth)
     {
         switch (element.ValueKind)
         {

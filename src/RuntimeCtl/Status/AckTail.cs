@@ -114,11 +114,23 @@ internal sealed class AckTail
                 return false;
             }
 
+            // Lone surrogates and numbers beyond double parse but cannot be written back out: a corrupt line too.
+            if (CommandLine.FindProblem(document.RootElement, 0) is { } problem)
+            {
+                error = "is not usable JSON (" + problem + ")";
+                return false;
+            }
+
             ack = document.RootElement.Clone();
             error = null;
             return true;
         }
         catch (JsonException e)
+        {
+            error = "is not valid JSON (" + e.Message + ")";
+            return false;
+        }
+        catch (InvalidOperationException e)
         {
             error = "is not valid JSON (" + e.Message + ")";
             return false;
