@@ -403,6 +403,26 @@ public sealed class RuntimeControllerTests : IDisposable
     }
 
     [Fact]
+    public void PollAndApply_DueWithNothingNew_AllocatesNothing()
+    {
+        // A fake clock that never moves: no controller.json write or identity check falls into the measurement.
+        using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { TimeProvider = new FakeTimeProvider(), OnDiagnostic = _ => { } });
+        var state = new TrainState();
+        for (var step = 0; step < 10; step++)
+        {
+            rt.PollAndApply(state, step);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var step = 10; step < 110; step++)
+        {
+            rt.PollAndApply(state, step);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void PollAndApply_MaxCommandsPerPoll_LeavesTheRestForTheNextPoll()
     {
         using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { MaxCommandsPerPoll = 2, OnDiagnostic = _ => { } });

@@ -31,6 +31,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private readonly AckWriter _acks;
     private readonly LineBatch _batch;
     private readonly List<HeldCommand> _held = [];
+    private readonly List<Slot> _slots = [];
     private readonly ControllerFile<TContext> _controllerFile;
     private ulong _inode;
     private long _lastIdentityCheckMs = long.MinValue;
@@ -117,7 +118,9 @@ internal sealed class QueueEngine<TContext> : IDisposable
     /// <summary>Reads and sorts the next batch. Empty when nothing is new or when earlier acks are still unwritten.</summary>
     public List<Slot> Prepare(long? step, long nowMs, int max)
     {
-        var slots = new List<Slot>();
+        // One list, reused: a plan is finished before the next is prepared, so a due poll allocates nothing.
+        var slots = _slots;
+        slots.Clear();
         More = false;
         if (!FlushPendingAcks())
         {
