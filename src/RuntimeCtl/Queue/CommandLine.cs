@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -288,6 +287,4 @@ internal sealed class CommandLine : IDisposable
     internal static string FormatLimit(int bytes) => bytes % (1024 * 1024) == 0
         ? (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + " MiB"
         : bytes.ToString(CultureInfo.InvariantCulture) + " bytes";
-
-    internal static string Utf8Text(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }

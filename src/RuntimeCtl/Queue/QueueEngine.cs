@@ -70,7 +70,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
             _reader.Position = 0;
         }
 
-        _state.LinesBeforeOffset = CountLines(_reader.Position);
+        // The cursor keeps the line count with its offset, so a restart need not count the file again.
+        _consumedLines = _state.LinesBeforeOffset;
         _state.Offset = _reader.Position;
         UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
         _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report, synchronous: true);
@@ -575,26 +576,6 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         return false;
-    }
-
-    private long CountLines(long upTo)
-    {
-        long count = 0;
-        var buffer = new byte[1 << 16];
-        for (long offset = 0; offset < upTo;)
-        {
-            var read = _reader.ReadAt(offset, buffer.AsSpan(0, (int)Math.Min(buffer.Length, upTo - offset)));
-            if (read == 0)
-            {
-                break;
-            }
-
-            count += buffer.AsSpan(0, read).Count((byte)'\n');
-            offset += read;
-        }
-
-        _consumedLines = count;
-        return count;
     }
 
     private void Report(RuntimeDiagnostic diagnostic)

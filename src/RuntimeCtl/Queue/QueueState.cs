@@ -34,9 +34,6 @@ internal sealed class QueueState
     /// <summary>Gets the number of lines in <c>acks.jsonl</c> when it was loaded.</summary>
     public long AckLines { get; private set; }
 
-    /// <summary>Gets the length of <c>acks.jsonl</c> when it was loaded.</summary>
-    public long AckBytes { get; private set; }
-
     /// <summary>Loads the cursor and the acked ids. Acks after the cursor's ack offset are ones a killed trainer wrote
     /// after its last cursor: their commands are skipped once, silently, when read again.</summary>
     public void Load()
@@ -210,7 +207,6 @@ internal sealed class QueueState
         }
 
         AckLines = lines;
-        AckBytes = offset + pending.Length;
     }
 
     private static string? TryReadId(ReadOnlySpan<byte> line)

@@ -34,6 +34,21 @@ public sealed class ExactlyOnceTests : IDisposable
     }
 
     [Fact]
+    public void Configure_RestartedTrainer_KeepsTheCommandLineCountFromTheCursor()
+    {
+        _q.AppendLine(Cmd("a"));
+        _q.AppendLine("");
+        _q.AppendLine(Cmd("b"));
+        Poll(new TrainState());
+
+        using var rt = Trainer.Create(_q.Dir);
+
+        Assert.Equal(3, rt.CommandPosition);
+        using var controller = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_q.Dir, "controller.json")));
+        Assert.Equal(3, controller.RootElement.GetProperty("commands_lines").GetInt64());
+    }
+
+    [Fact]
     public void PollAndApply_CursorLost_RecoversFromAcksWithoutReapplying()
     {
         var state = new TrainState();
