@@ -73,8 +73,16 @@ public static class CommandSender
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Appends a complete line (ending in <c>\n</c>) under the senders' lock, repairing a torn last line first.</summary>
-    internal static void Append(string queueDirectory, ReadOnlySpan<byte> line, bool allowSharedQueue)
+    /// <summary>How long a torn last line must stay unchanged before a sender takes it for a dead writer's and ends it.</summary>
+    internal static readonly TimeSpan TornTailGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Appends a complete line (ending in <c>\n</c>) under the senders' lock, repairing a torn last line first. On Linux
+    /// the file is opened with <c>O_APPEND</c> and the line goes out in one <c>write(2)</c>, so a writer that does not
+    /// take the lock can never be overwritten.
+    /// </summary>
+    /// <returns>The offset of the line in <c>commands.jsonl</c> (where the trainer reads it).</returns>
+    internal static long Append(string queueDirectory, ReadOnlySpan<byte> line, bool allowSharedQueue)
     {
         var queue = new QueueDirectory(queueDirectory);
         try
@@ -83,35 +91,89 @@ public static class CommandSender
 
             queue.CheckForSender(allowSharedQueue);
             using var lockFile = AcquireLock(queue.Lock);
-            using var stream = QueueDirectory.OpenOwnerOnly(queue.Commands, FileMode.OpenOrCreate, FileAccess.ReadWrite);
-            var length = stream.Length;
-            var repair = false;
-            if (length > 0)
-            {
-                stream.Position = length - 1;
-                repair = stream.ReadByte() != '\n';
-            }
-
-            stream.Position = length;
-            if (repair)
-            {
-                // One write for the repair and the line, so a reader never sees the repair alone.
-                var joined = new byte[line.Length + 1];
-                joined[0] = (byte)'\n';
-                line.CopyTo(joined.AsSpan(1));
-                stream.Write(joined);
-            }
-            else
-            {
-                stream.Write(line);
-            }
-
-            stream.Flush();
+            return NativeFile.IsSupported ? AppendNative(queue.Commands, line) : AppendPortable(queue.Commands, line);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new QueueConfigurationException(queue.Path, $"Cannot append to '{queue.Commands}': {e.Message}. Check that the queue directory exists and that this user may write it.", e);
+            throw new QueueConfigurationException(queue.Path, $"Cannot append to '{queue.Commands}': {e.Message} Check that the queue directory exists, that this user may write it and that its file system has space.", e);
         }
+    }
+
+    private static long AppendNative(string path, ReadOnlySpan<byte> line)
+    {
+        using var handle = NativeFile.OpenAppend(path);
+        if (!EndsTorn(handle))
+        {
+            return NativeFile.AppendOnce(handle, line);
+        }
+
+        // One write for the repair and the line, so a reader never sees the repair alone.
+        var joined = new byte[line.Length + 1];
+        joined[0] = (byte)'\n';
+        line.CopyTo(joined.AsSpan(1));
+        return NativeFile.AppendOnce(handle, joined) + 1;
+    }
+
+    /// <summary>
+    /// Whether the file ends in a line that its writer abandoned: one without <c>\n</c> that stays unchanged for
+    /// <see cref="TornTailGrace"/>. A writer that does not take our lock may be writing a line in several writes; its
+    /// line is left to finish instead of being cut in two.
+    /// </summary>
+    private static bool EndsTorn(SafeAppendHandle handle)
+    {
+        Span<byte> last = stackalloc byte[1];
+        var size = NativeFile.Size(handle);
+        var since = Environment.TickCount64;
+        while (true)
+        {
+            if (size <= 0 || NativeFile.ReadAt(handle, last, size - 1) != 1 || last[0] == (byte)'\n')
+            {
+                return false;
+            }
+
+            if (Environment.TickCount64 - since >= (long)TornTailGrace.TotalMilliseconds)
+            {
+                return true;
+            }
+
+#pragma warning disable RS0030 // a sender process waiting for another writer's line, never the training thread
+            Thread.Sleep(10);
+#pragma warning restore RS0030
+            var now = NativeFile.Size(handle);
+            if (now != size)
+            {
+                size = now;
+                since = Environment.TickCount64; // still growing: its writer is alive
+            }
+        }
+    }
+
+    private static long AppendPortable(string path, ReadOnlySpan<byte> line)
+    {
+        using var stream = QueueDirectory.OpenOwnerOnly(path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+        var length = stream.Length;
+        var repair = false;
+        if (length > 0)
+        {
+            stream.Position = length - 1;
+            repair = stream.ReadByte() != '\n';
+        }
+
+        stream.Position = length;
+        if (repair)
+        {
+            var joined = new byte[line.Length + 1];
+            joined[0] = (byte)'\n';
+            line.CopyTo(joined.AsSpan(1));
+            stream.Write(joined);
+        }
+        else
+        {
+            stream.Write(line);
+        }
+
+        stream.Flush();
+        return repair ? length + 1 : length;
     }
 
     /// <summary>Takes the senders' exclusive lock (an exclusive open is an advisory <c>flock</c> on Unix), retrying while another sender holds it.</summary>

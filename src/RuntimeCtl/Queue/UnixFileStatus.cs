@@ -49,6 +49,28 @@ internal static partial class UnixFileStatus
         return true;
     }
 
+    /// <summary>Reads the size of an open file (<c>fstat(2)</c>); st_size is at offset 48 on both layouts.</summary>
+    public static bool TryGetSize(int fd, out long size)
+    {
+        size = -1;
+        if (!IsSupported)
+        {
+            return false;
+        }
+
+        Span<byte> buffer = stackalloc byte[StatSize];
+        if (fstat(fd, ref MemoryMarshal.GetReference(buffer)) != 0)
+        {
+            return false;
+        }
+
+        size = MemoryMarshal.Read<long>(buffer[48..]);
+        return true;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int fstat(int fd, ref byte buffer);
+
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int stat(string path, ref byte buffer);
 

@@ -50,6 +50,22 @@ public sealed class CommandSenderTests : IDisposable
     }
 
     [Fact]
+    public void Enqueue_TornLineThatItsWriterCompletesWithinTheGrace_StaysWhole()
+    {
+        // A writer that does not take our lock writes its line in two parts; the second lands 50 ms later.
+        _q.AppendRaw("{\"id\":\"slow\",\"path\":\"model.dr");
+        var sender = Task.Run(() => CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.3]));
+        Thread.Sleep(50);
+        _q.AppendRaw("opout.p\",\"args\":[0.2]}\n");
+        sender.Wait();
+
+        var lines = File.ReadAllLines(_q.Commands);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("{\"id\":\"slow\",\"path\":\"model.dropout.p\",\"args\":[0.2]}", lines[0]);
+        Assert.Contains("\"args\":[0.3]", lines[1]);
+    }
+
+    [Fact]
     public void Enqueue_ConcurrentSenders_WriteWholeLinesOnly()
     {
         Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => CommandSender.Enqueue(_q.Dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = new string('x', i) }));
