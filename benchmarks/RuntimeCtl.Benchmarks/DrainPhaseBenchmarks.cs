@@ -3,10 +3,10 @@ using BenchmarkDotNet.Attributes;
 namespace RuntimeCtl.Benchmarks;
 
 /// <summary>
-/// <see cref="DrainBenchmarks.Poll_Drain100k"/> taken apart: the engine's three phases on one batch of the trivial
+/// <see cref="DrainBenchmarks.Poll_Drain100k"/> taken apart: the engine's two phases on one batch of the trivial
 /// control's commands (30,000 lines, under the engine's byte budget of one batch), each measured alone, the phases
 /// before it done in <c>IterationSetup</c>. Figures are per command (<c>OperationsPerInvoke</c>).
-/// <c>Prepare</c> reads, parses and sorts the lines; <c>ExecuteAll</c> binds and runs the controls; <c>Finish</c> writes
+/// <c>Prepare</c> reads, parses and sorts the lines; <c>Apply</c> records, binds and runs each control and writes
 /// the acks, builds the returned <see cref="Ack"/> objects, flushes and saves the cursor.
 /// </summary>
 [MemoryDiagnoser]
@@ -19,7 +19,6 @@ public class DrainPhaseBenchmarks : IDisposable
     private TempQueueDirectory? _queue;
     private QueueEngine<BenchContext>? _engine;
     private List<Slot>? _plan;
-    private Outcome<BenchContext>[]? _outcomes;
 
     [GlobalSetup]
     public void Setup() => _backlog = new CommandLines().Block(Backlog);
@@ -27,28 +26,19 @@ public class DrainPhaseBenchmarks : IDisposable
     [IterationSetup(Target = nameof(Drain_1_Prepare))]
     public void SetupPrepare() => Fresh();
 
-    [IterationSetup(Target = nameof(Drain_2_ExecuteAll))]
-    public void SetupExecute()
+    [IterationSetup(Target = nameof(Drain_2_Apply))]
+    public void SetupApply()
     {
         Fresh();
         _plan = _engine!.Prepare(null, Environment.TickCount64, int.MaxValue);
     }
 
-    [IterationSetup(Target = nameof(Drain_3_Finish))]
-    public void SetupFinish()
-    {
-        SetupExecute();
-        _outcomes = _engine!.ExecuteAll(_context, _plan!);
-    }
-
     [Benchmark(OperationsPerInvoke = Backlog)]
     public int Drain_1_Prepare() => Check(_engine!.Prepare(null, Environment.TickCount64, int.MaxValue).Count);
 
+    /// <summary>Per command: its write-ahead record, the control, its ack (the acks flushed once, the cursor saved).</summary>
     [Benchmark(OperationsPerInvoke = Backlog)]
-    public int Drain_2_ExecuteAll() => _engine!.ExecuteAll(_context, _plan!).Length;
-
-    [Benchmark(OperationsPerInvoke = Backlog)]
-    public int Drain_3_Finish() => _engine!.Finish(_plan!, null, _outcomes!, ranks: 0).Count;
+    public int Drain_2_Apply() => _engine!.Apply(_context, _plan!, null).Count;
 
     [IterationCleanup]
     public void Cleanup()
@@ -58,7 +48,6 @@ public class DrainPhaseBenchmarks : IDisposable
         _engine = null;
         _queue = null;
         _plan = null;
-        _outcomes = null;
     }
 
     public void Dispose()

@@ -14,7 +14,7 @@ if (options.Error is { } error)
     return 2;
 }
 
-var state = new TrainingState();
+var state = new TrainingState { Record = options.Record };
 using var rt = new RuntimeController<TrainingState>(new RuntimeControllerOptions { AllowSharedQueue = options.AllowShared });
 QuickStartControls.RegisterAll(rt, state);
 try

@@ -11,6 +11,20 @@ internal sealed class TrainingState
     public double Dropout { get; set; } = 0.1;
 
     public List<string> Ckpts { get; } = [];
+
+    /// <summary>Gets or sets the file that gets a line per save_ckpt application (QuickStart --record), or null.</summary>
+    public string? Record { get; set; }
+
+    public void SaveCheckpoint(string label)
+    {
+        if (Record is { } path)
+        {
+            // Written before the checkpoint counts as taken: a process killed after this line has applied it.
+            File.AppendAllText(path, label + "\n");
+        }
+
+        Ckpts.Add(label);
+    }
 }
 
 /// <summary>The seed's three controls, with the seed's exact rules and messages.</summary>
@@ -34,7 +48,7 @@ internal static class QuickStartControls
             parameters: [new ControlParameter("p", "number", Required: true)]);
         rt.Register(
             "save_ckpt",
-            (s, a) => s.Ckpts.Add(a.Kwargs.TryGetValue("label", out var label) && label.GetString() is { Length: > 0 } text ? text : "auto"),
+            (s, a) => s.SaveCheckpoint(a.Kwargs.TryGetValue("label", out var label) && label.GetString() is { Length: > 0 } text ? text : "auto"),
             validate: SeedControlRules.SaveCheckpointArguments,
             description: "Record a checkpoint, labelled (or 'auto').",
             getValue: () => state.Ckpts.ToArray(),

@@ -7,7 +7,7 @@ namespace QuickStart;
 internal sealed class QuickStartOptions
 {
     public const string Usage = """
-        usage: QuickStart --queue DIR [--once | --steps N] [--every-s S | --every-steps K] [--step-delay-ms D] [--allow-shared]
+        usage: QuickStart --queue DIR [--once | --steps N] [--every-s S | --every-steps K] [--step-delay-ms D] [--allow-shared] [--record FILE]
           --queue DIR        the queue directory (or RUNTIMECTL_QUEUE)
           --once             poll once, draining the queue, print the state and exit
           --steps N          run N steps (default: until Ctrl-C or SIGTERM)
@@ -15,6 +15,7 @@ internal sealed class QuickStartOptions
           --every-steps K    poll by step, every K steps (acks then carry "step")
           --step-delay-ms D  sleep D ms per step (default 0 with --steps, else 10)
           --allow-shared     accept a group-writable queue directory
+          --record FILE      append a line to FILE each time save_ckpt runs (to count applications across restarts)
         """;
 
     public string? Queue { get; private set; } = Environment.GetEnvironmentVariable("RUNTIMECTL_QUEUE");
@@ -30,6 +31,8 @@ internal sealed class QuickStartOptions
     public int StepDelayMs { get; private set; } = -1;
 
     public bool AllowShared { get; private set; }
+
+    public string? Record { get; private set; }
 
     public string? Error { get; private set; }
 
@@ -50,6 +53,7 @@ internal sealed class QuickStartOptions
                     case "--every-steps": o.EverySteps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--step-delay-ms": o.StepDelayMs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--allow-shared": o.AllowShared = true; break;
+                    case "--record": o.Record = Next(); break;
                     default: o.Error = $"QuickStart: unknown argument '{args[i]}'"; break;
                 }
             }

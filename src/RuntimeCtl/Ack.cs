@@ -25,6 +25,9 @@ public sealed class Ack
 
     internal Ack(byte[] json) => _json = json;
 
+    /// <summary>Gets the ack's line as written, without its newline.</summary>
+    internal ReadOnlyMemory<byte> Utf8Json => _json;
+
     /// <summary>Gets the command's id, or the generated one when the command had none.</summary>
     public required string Id { get; init; }
 

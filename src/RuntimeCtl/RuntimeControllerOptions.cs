@@ -44,6 +44,10 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool IgnoreLauncherEnvironment { get; set; }
 
+    /// <summary>Gets or sets what the queue's records survive: a killed process (the default), or also a power loss.</summary>
+    /// <value>The default is <see cref="RuntimeDurability.KillSafe"/>.</value>
+    public RuntimeDurability Durability { get; set; } = RuntimeDurability.KillSafe;
+
     internal RuntimeControllerOptions Validated()
     {
         var problems = new List<string>();
@@ -76,6 +80,11 @@ public sealed class RuntimeControllerOptions
             problems.Add($"ProcessGroup reports rank {ProcessGroup.Rank} of {ProcessGroup.Size}; the rank must be in [0, size).");
         }
 
+        if (!Enum.IsDefined(Durability))
+        {
+            problems.Add($"Durability must be KillSafe or PowerLossSafe, got {(int)Durability}.");
+        }
+
         if (problems.Count > 0)
         {
             throw new ArgumentException("Invalid RuntimeControllerOptions: " + string.Join(" ", problems));
@@ -91,6 +100,24 @@ public sealed class RuntimeControllerOptions
             ProcessGroup = ProcessGroup!,
             OnDiagnostic = OnDiagnostic,
             IgnoreLauncherEnvironment = IgnoreLauncherEnvironment,
+            Durability = Durability,
         };
     }
+}
+
+/// <summary>What the trainer's records of the queue (the write-ahead journal and the acks) survive.</summary>
+public enum RuntimeDurability
+{
+    /// <summary>
+    /// Survives <c>kill -9</c> of the trainer at any point: no command is applied twice, every applied command gets
+    /// its real ack. Records are written to the operating system without <c>fsync</c>, so a power loss or kernel
+    /// crash may lose the last ones (and then a command may be applied again).
+    /// </summary>
+    KillSafe,
+
+    /// <summary>
+    /// Also survives a power loss: each write-ahead record is made durable (<c>fdatasync</c>) before its control
+    /// runs, and each batch of acks before the next batch is read. Costs a disk flush per command.
+    /// </summary>
+    PowerLossSafe,
 }

@@ -29,6 +29,9 @@ internal abstract class Control<TContext>
 
     public Func<object?>? GetValue { get; }
 
+    /// <summary>Gets whether a command the trainer stopped while applying may be applied again on restart (an opt-in at Register).</summary>
+    public bool SafeToRepeat { get; set; }
+
     public abstract IReadOnlyList<ControlParameter> Parameters { get; }
 
     /// <summary>

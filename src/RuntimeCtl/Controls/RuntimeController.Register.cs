@@ -11,13 +11,16 @@ public sealed partial class RuntimeController<TContext>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
+    /// <param name="safeToRepeat">Whether applying the control twice does no harm (setting a value, saving a checkpoint), so a
+    /// command the trainer was killed while applying is applied again on restart instead of being acked
+    /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
     /// <remarks>Registering the same handler again does nothing (idempotent, as the original).</remarks>
-    public RuntimeController<TContext> Register(string path, Action<TContext> apply, string? description = null, Func<object?>? getValue = null, bool overwrite = false)
+    public RuntimeController<TContext> Register(string path, Action<TContext> apply, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
-        return Add(new PositionalControl<TContext>(path, apply, [], null, (ctx, _) => apply(ctx), description, getValue), overwrite);
+        return Add(new PositionalControl<TContext>(path, apply, [], null, (ctx, _) => apply(ctx), description, getValue), overwrite, safeToRepeat);
     }
 
     /// <summary>Registers a control with one typed positional argument, e.g. <c>optimizer.lr.multiplier 0.5</c>.</summary>
@@ -28,6 +31,9 @@ public sealed partial class RuntimeController<TContext>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
+    /// <param name="safeToRepeat">Whether applying the control twice does no harm (setting a value, saving a checkpoint), so a
+    /// command the trainer was killed while applying is applied again on restart instead of being acked
+    /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
     /// <remarks>
@@ -35,7 +41,7 @@ public sealed partial class RuntimeController<TContext>
     /// numeric string for number types; booleans and null are not numbers), or any keyword argument gets a
     /// <c>failed</c> ack that says what was wrong.
     /// </remarks>
-    public RuntimeController<TContext> Register<T1>(string path, Action<TContext, T1> apply, Func<T1, T1>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false)
+    public RuntimeController<TContext> Register<T1>(string path, Action<TContext, T1> apply, Func<T1, T1>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
         return Add(
@@ -47,7 +53,7 @@ public sealed partial class RuntimeController<TContext>
                 (ctx, v) => apply(ctx, (T1)v[0]!),
                 description,
                 getValue),
-            overwrite);
+            overwrite, safeToRepeat);
     }
 
     /// <summary>Registers a control with two typed positional arguments.</summary>
@@ -59,9 +65,12 @@ public sealed partial class RuntimeController<TContext>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
+    /// <param name="safeToRepeat">Whether applying the control twice does no harm (setting a value, saving a checkpoint), so a
+    /// command the trainer was killed while applying is applied again on restart instead of being acked
+    /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
-    public RuntimeController<TContext> Register<T1, T2>(string path, Action<TContext, T1, T2> apply, Action<T1, T2>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false)
+    public RuntimeController<TContext> Register<T1, T2>(string path, Action<TContext, T1, T2> apply, Action<T1, T2>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
         return Add(
@@ -77,7 +86,7 @@ public sealed partial class RuntimeController<TContext>
                 (ctx, v) => apply(ctx, (T1)v[0]!, (T2)v[1]!),
                 description,
                 getValue),
-            overwrite);
+            overwrite, safeToRepeat);
     }
 
     /// <summary>Registers a control with three typed positional arguments.</summary>
@@ -90,9 +99,12 @@ public sealed partial class RuntimeController<TContext>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
+    /// <param name="safeToRepeat">Whether applying the control twice does no harm (setting a value, saving a checkpoint), so a
+    /// command the trainer was killed while applying is applied again on restart instead of being acked
+    /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
-    public RuntimeController<TContext> Register<T1, T2, T3>(string path, Action<TContext, T1, T2, T3> apply, Action<T1, T2, T3>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false)
+    public RuntimeController<TContext> Register<T1, T2, T3>(string path, Action<TContext, T1, T2, T3> apply, Action<T1, T2, T3>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
         return Add(
@@ -108,7 +120,7 @@ public sealed partial class RuntimeController<TContext>
                 (ctx, v) => apply(ctx, (T1)v[0]!, (T2)v[1]!, (T3)v[2]!),
                 description,
                 getValue),
-            overwrite);
+            overwrite, safeToRepeat);
     }
 
     /// <summary>
@@ -123,15 +135,18 @@ public sealed partial class RuntimeController<TContext>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
+    /// <param name="safeToRepeat">Whether applying the control twice does no harm (setting a value, saving a checkpoint), so a
+    /// command the trainer was killed while applying is applied again on restart instead of being acked
+    /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
     /// <remarks>Positional arguments, unknown keywords and values that do not convert give a <c>failed</c> ack. The ack
     /// echoes only the keywords the command sent (converted), never the options' defaults.</remarks>
-    public RuntimeController<TContext> RegisterOptions<[DynamicallyAccessedMembers(OptionsBinder.Members)] TOptions>(string path, Action<TContext, TOptions> apply, Action<TOptions>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false)
+    public RuntimeController<TContext> RegisterOptions<[DynamicallyAccessedMembers(OptionsBinder.Members)] TOptions>(string path, Action<TContext, TOptions> apply, Action<TOptions>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
         where TOptions : new()
     {
         ArgumentNullException.ThrowIfNull(apply);
-        return Add(new OptionsControl<TContext, TOptions>(path, apply, validate, description, getValue), overwrite);
+        return Add(new OptionsControl<TContext, TOptions>(path, apply, validate, description, getValue), overwrite, safeToRepeat);
     }
 
     /// <summary>Registers a control that sees the command's JSON arguments as they are (the original's form).</summary>
@@ -143,15 +158,18 @@ public sealed partial class RuntimeController<TContext>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="parameters">The parameters to list in <c>controller.json</c>, or <see langword="null"/> for "any".</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
+    /// <param name="safeToRepeat">Whether applying the control twice does no harm (setting a value, saving a checkpoint), so a
+    /// command the trainer was killed while applying is applied again on restart instead of being acked
+    /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
-    public RuntimeController<TContext> Register(string path, Action<TContext, ControlArguments> apply, Func<ControlArguments, ControlArguments>? validate = null, string? description = null, Func<object?>? getValue = null, IReadOnlyList<ControlParameter>? parameters = null, bool overwrite = false)
+    public RuntimeController<TContext> Register(string path, Action<TContext, ControlArguments> apply, Func<ControlArguments, ControlArguments>? validate = null, string? description = null, Func<object?>? getValue = null, IReadOnlyList<ControlParameter>? parameters = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
-        return Add(new RawControl<TContext>(path, apply, validate, description, getValue, parameters), overwrite);
+        return Add(new RawControl<TContext>(path, apply, validate, description, getValue, parameters), overwrite, safeToRepeat);
     }
 
-    private RuntimeController<TContext> Add(Control<TContext> control, bool overwrite)
+    private RuntimeController<TContext> Add(Control<TContext> control, bool overwrite, bool safeToRepeat)
     {
         var path = control.Path;
         if (string.IsNullOrWhiteSpace(path) || path != path.Trim())
@@ -169,6 +187,7 @@ public sealed partial class RuntimeController<TContext>
             throw new ControlRegistrationException(path, $"The control '{path}' is already registered with another handler. Pass overwrite: true to replace it, or register it once.");
         }
 
+        control.SafeToRepeat = safeToRepeat;
         _controls[path] = control;
         return this;
     }

@@ -13,13 +13,22 @@ internal sealed class AckWriter : IDisposable
     private readonly string _path;
     private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
     private readonly Utf8JsonWriter _json;
+    private readonly List<string> _pendingIds = [];
+    private readonly bool _sync;
     private FileStream? _stream;
+    private long _rollBackTo = -1;
 
-    public AckWriter(string path)
+    /// <param name="path">The acks file.</param>
+    /// <param name="sync">Whether each flush is made durable with <c>fsync</c> (power-loss safety).</param>
+    public AckWriter(string path, bool sync = false)
     {
         _path = path;
+        _sync = sync;
         _json = new Utf8JsonWriter(_buffer, JsonFormat.WriterOptions);
     }
+
+    /// <summary>Gets the ids of the acks buffered but not written yet, in order.</summary>
+    public IReadOnlyList<string> PendingIds => _pendingIds;
 
     /// <summary>Gets the number of acks buffered but not written yet.</summary>
     public int Pending { get; private set; }
@@ -39,6 +48,7 @@ internal sealed class AckWriter : IDisposable
         _json.WriteString("id"u8, id);
         _json.WritePropertyName("ts"u8);
         WriteTimestamp(_json, timestamp);
+        _pendingIds.Add(id);
         return _json;
     }
 
@@ -47,6 +57,16 @@ internal sealed class AckWriter : IDisposable
 
     /// <summary>Copies the bytes of the ack that starts at <paramref name="mark"/>, without its newline.</summary>
     public byte[] LastAck(int mark) => _buffer.WrittenSpan[mark..^1].ToArray();
+
+    /// <summary>Buffers a whole ack line written before (recovered from the journal), without its newline.</summary>
+    public void AppendLine(string id, ReadOnlySpan<byte> ack)
+    {
+        _json.Flush();
+        _buffer.Write(ack);
+        _buffer.Write("\n"u8);
+        _pendingIds.Add(id);
+        Pending++;
+    }
 
     public void End()
     {
@@ -68,17 +88,21 @@ internal sealed class AckWriter : IDisposable
         try
         {
             var stream = Open();
+            _rollBackTo = Length;
             stream.Write(_buffer.WrittenSpan);
-            stream.Flush();
+            stream.Flush(flushToDisk: _sync);
+            _rollBackTo = -1;
             Length = stream.Length;
             Lines += Pending;
             _buffer.Clear();
+            _pendingIds.Clear();
             Pending = 0;
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             error = e;
+            RollBack();
             _stream?.Dispose();
             _stream = null;
             return false;
@@ -98,6 +122,13 @@ internal sealed class AckWriter : IDisposable
         var stream = QueueDirectory.OpenOwnerOnly(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
         try
         {
+            if (_rollBackTo >= 0 && stream.Length > _rollBackTo)
+            {
+                // Part of a batch that failed is in the file: take it back, or the retry would write those acks twice.
+                stream.SetLength(_rollBackTo);
+            }
+
+            _rollBackTo = -1;
             var length = stream.Length;
             if (length > 0)
             {
@@ -120,6 +151,24 @@ internal sealed class AckWriter : IDisposable
         {
             stream.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Takes back the bytes of a batch that failed part-way (a full disk), so its retry writes each ack once.</summary>
+    private void RollBack()
+    {
+        try
+        {
+            if (_stream is not null && _rollBackTo >= 0 && _stream.Length > _rollBackTo)
+            {
+                _stream.SetLength(_rollBackTo);
+            }
+
+            _rollBackTo = _stream is null ? _rollBackTo : -1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Kept in _rollBackTo: the next Open takes the bytes back.
         }
     }
 

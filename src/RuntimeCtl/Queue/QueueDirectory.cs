@@ -8,6 +8,7 @@ internal sealed class QueueDirectory
     public const string ControllerFile = "controller.json";
     public const string CursorFile = "cursor.json";
     public const string LockFile = "commands.lock";
+    public const string JournalFile = WriteAheadJournal.FileName;
 
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -21,7 +22,10 @@ internal sealed class QueueDirectory
         Controller = System.IO.Path.Combine(Path, ControllerFile);
         Cursor = System.IO.Path.Combine(Path, CursorFile);
         Lock = System.IO.Path.Combine(Path, LockFile);
+        Journal = System.IO.Path.Combine(Path, JournalFile);
     }
+
+    public string Journal { get; }
 
     public string Path { get; }
 

@@ -3,12 +3,18 @@ using System.Text.Json;
 namespace RuntimeCtl;
 
 /// <summary>One command of a batch, in file order: refused up front, or dispatched to the controls.</summary>
-internal sealed class Slot(CommandLine line, string? refusal)
+internal sealed class Slot(CommandLine line, string? refusal, long linesBefore)
 {
     public CommandLine Line { get; } = line;
 
     /// <summary>Gets the error of a command refused before dispatch (or of an invalid line), else null.</summary>
     public string? Refusal { get; } = refusal;
+
+    /// <summary>Gets the number of lines before this one, for a cursor pinned at it.</summary>
+    public long LinesBefore { get; } = linesBefore;
+
+    /// <summary>Gets or sets the length of <c>acks.jsonl</c> when the slot was deferred, for a cursor pinned at it.</summary>
+    public long AcksOffset { get; set; }
 }
 
 /// <summary>A command held back until its <c>at_step</c>.</summary>
@@ -32,7 +38,11 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private readonly LineBatch _batch;
     private readonly List<HeldCommand> _held = [];
     private readonly List<Slot> _slots = [];
+    private readonly List<Slot> _deferred = [];
+    private readonly WriteAheadJournal _journal;
     private readonly ControllerFile<TContext> _controllerFile;
+    private long _lastJournalOpenMs = long.MinValue;
+    private bool _journalFailureReported;
     private ulong _inode;
     private long _lastIdentityCheckMs = long.MinValue;
     private long _lastControllerWriteMs = long.MinValue;
@@ -51,7 +61,9 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _state = new QueueState(queue);
         _reader = new CommandReader(queue.Commands, options.MaxLineBytes);
         _batch = new LineBatch(BatchBytes + options.MaxLineBytes + 1);
-        _acks = new AckWriter(queue.Acks);
+        var sync = options.Durability == RuntimeDurability.PowerLossSafe;
+        _acks = new AckWriter(queue.Acks, sync);
+        _journal = new WriteAheadJournal(queue.Journal, JournalCapacity(options.MaxLineBytes), sync);
         _controllerFile = new ControllerFile<TContext>(queue, options, controls);
     }
 
@@ -74,6 +86,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _consumedLines = _state.LinesBeforeOffset;
         _state.Offset = _reader.Position;
         UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
+        EnsureJournal(long.MinValue);
         _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report, synchronous: true);
     }
 
@@ -97,7 +110,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
             if (plan.Count > 0)
             {
                 budget -= plan.Count;
-                var batch = Finish(plan, step, ExecuteAll(context, plan), ranks: 0);
+                var batch = Apply(context, plan, step);
                 if (acks.Count == 0)
                 {
                     acks = batch;
@@ -123,9 +136,26 @@ internal sealed class QueueEngine<TContext> : IDisposable
         var slots = _slots;
         slots.Clear();
         More = false;
-        if (!FlushPendingAcks())
+        if (!FlushPendingAcks() || !EnsureJournal(nowMs))
         {
-            return slots;
+            return slots; // nothing new is applied before its acks and its write-ahead record can be written
+        }
+
+        if (_deferred.Count > 0)
+        {
+            // Commands read before but not applied yet (their write-ahead record could not be written) come first.
+            var deferred = Math.Min(_deferred.Count, max);
+            for (var i = 0; i < deferred; i++)
+            {
+                slots.Add(_deferred[i]);
+            }
+
+            _deferred.RemoveRange(0, deferred);
+            if (_deferred.Count > 0)
+            {
+                More = true;
+                return slots;
+            }
         }
 
         ReleaseHeld(step, slots, max);
@@ -160,7 +190,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
                     continue;
                 }
 
-                slots.Add(new Slot(oversize, "unsupported op: invalid (" + oversize.Invalid + ")"));
+                slots.Add(new Slot(oversize, "unsupported op: invalid (" + oversize.Invalid + ")", _consumedLines - 1));
                 _state.MarkAcked(oversize.Id);
                 continue;
             }
@@ -181,14 +211,14 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
             if (line.Invalid is not null)
             {
-                slots.Add(new Slot(line, "unsupported op: invalid (" + line.Invalid + ")"));
+                slots.Add(new Slot(line, "unsupported op: invalid (" + line.Invalid + ")", _consumedLines - 1));
                 _state.MarkAcked(line.Id);
                 continue;
             }
 
             if (line.Refusal is not null || _state.IsAcked(line.Id) || IsHeld(line.Id))
             {
-                slots.Add(new Slot(line, line.Refusal ?? "duplicate id"));
+                slots.Add(new Slot(line, line.Refusal ?? "duplicate id", _consumedLines - 1));
                 if (line.Refusal is not null)
                 {
                     _state.MarkAcked(line.Id);
@@ -201,7 +231,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
             {
                 if (step is null)
                 {
-                    slots.Add(new Slot(line, $"at_step {atStep} cannot be honoured: this trainer polls without a step (pass step: to PollAndApply, or send the command without --at-step)"));
+                    slots.Add(new Slot(line, $"at_step {atStep} cannot be honoured: this trainer polls without a step (pass step: to PollAndApply, or send the command without --at-step)", _consumedLines - 1));
                     _state.MarkAcked(line.Id);
                     continue;
                 }
@@ -216,157 +246,237 @@ internal sealed class QueueEngine<TContext> : IDisposable
                 }
             }
 
-            slots.Add(new Slot(line, null));
+            slots.Add(new Slot(line, null, _consumedLines - 1));
             _state.MarkAcked(line.Id);
         }
 
         return slots;
     }
 
-    /// <summary>Runs every dispatched command of the plan on this (the only) rank.</summary>
-    public Outcome<TContext>[] ExecuteAll(TContext context, List<Slot> plan)
+    /// <summary>
+    /// Applies the plan on this (the only) rank, one command at a time: its write-ahead begin record, the control,
+    /// its ack, its outcome record (written with the next begin). A command whose begin record cannot be written is
+    /// not applied: it and the rest of the batch are deferred.
+    /// </summary>
+    public IReadOnlyList<Ack> Apply(TContext context, List<Slot> plan, long? step)
     {
-        var outcomes = new Outcome<TContext>[plan.Count];
+        var now = _options.TimeProvider.GetUtcNow();
+        var result = new List<Ack>(plan.Count);
+        _journal.StartBatch();
+        var count = plan.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var slot = plan[i];
+            Outcome<TContext> outcome = default;
+            if (slot.Refusal is null)
+            {
+                if (!_journal.StageBegin(slot.Line, IsSafeToRepeat(slot.Line), step))
+                {
+                    Defer(plan, i, retryNow: true); // this batch's records fill the journal: the rest go in the next batch
+                    count = i;
+                    break;
+                }
+
+                if (!CommitJournal())
+                {
+                    Defer(plan, i, retryNow: false);
+                    count = i;
+                    break;
+                }
+
+                outcome = CommandExecutor.Execute(_controls, context, slot.Line);
+            }
+
+            var ack = WriteAck(slot, step, outcome, ranks: 0, errors: null, now);
+            if (slot.Refusal is null)
+            {
+                _journal.StageOutcome(slot.Line.Id, ack.Utf8Json.Span); // committed with the next begin, or below
+            }
+
+            result.Add(ack);
+        }
+
+        CommitJournal();
+        for (var i = 0; i < count; i++)
+        {
+            plan[i].Line.Dispose();
+        }
+
+        FlushPendingAcks(); // saves the cursor once the acks are written
+        return result;
+    }
+
+    /// <summary>
+    /// Rank 0, before a collective batch: the begin records of every dispatched command, in one write. False when it
+    /// cannot be written: then the whole plan is deferred and nothing is broadcast.
+    /// </summary>
+    public bool BeginCollective(List<Slot> plan, long? step)
+    {
+        if (plan.Count == 0)
+        {
+            return true;
+        }
+
+        _journal.StartBatch();
         for (var i = 0; i < plan.Count; i++)
         {
-            if (plan[i].Refusal is null)
+            if (plan[i].Refusal is null && !_journal.StageBegin(plan[i].Line, IsSafeToRepeat(plan[i].Line), step))
             {
-                outcomes[i] = CommandExecutor.Execute(_controls, context, plan[i].Line);
+                Defer(plan, i, retryNow: true);
+                plan.RemoveRange(i, plan.Count - i);
+                break;
             }
         }
 
-        return outcomes;
+        if (!CommitJournal())
+        {
+            Defer(plan, 0, retryNow: false);
+            plan.Clear();
+            return false;
+        }
+
+        return true;
     }
 
-    /// <summary>Writes one ack per slot, in order, flushes once, saves the cursor.</summary>
+    /// <summary>Rank 0, after a collective batch: one ack per slot, in order, their outcome records, one flush, the cursor.</summary>
     public IReadOnlyList<Ack> Finish(List<Slot> plan, long? step, Outcome<TContext>[] outcomes, int ranks, IReadOnlyDictionary<int, string>[]? rankErrors = null)
     {
         var now = _options.TimeProvider.GetUtcNow();
         var result = new Ack[plan.Count];
         for (var i = 0; i < plan.Count; i++)
         {
-            var slot = plan[i];
-            var line = slot.Line;
-            var ackStart = _acks.Mark;
-            var writer = _acks.Begin(line.Id, now);
-            AckStatus status;
-            string? error;
-            IReadOnlyDictionary<int, string>? errors = rankErrors?[i];
-            if (slot.Refusal is not null)
+            result[i] = WriteAck(plan[i], step, outcomes.Length > i ? outcomes[i] : default, ranks, rankErrors?[i], now);
+            if (plan[i].Refusal is null)
             {
-                status = AckStatus.Rejected;
-                error = slot.Refusal;
+                _journal.StageOutcome(plan[i].Line.Id, result[i].Utf8Json.Span);
             }
-            else
-            {
-                status = outcomes[i].Status;
-                error = outcomes[i].Error;
-                if (status == AckStatus.Applied && errors is { Count: > 0 })
-                {
-                    status = AckStatus.Failed;
-                    var first = errors.OrderBy(e => e.Key).First();
-                    error = $"rank {first.Key}: {first.Value}";
-                }
-            }
-
-            if (line.Invalid is not null)
-            {
-                writer.WriteString("path"u8, string.Empty);
-                writer.WriteString("op"u8, "invalid");
-            }
-            else
-            {
-                writer.WritePropertyName("path"u8);
-                if (line.Path is { } path)
-                {
-                    path.WriteTo(writer);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-
-                writer.WritePropertyName("op"u8);
-                line.WriteOp(writer);
-            }
-
-            writer.WriteString("status"u8, status switch
-            {
-                AckStatus.Applied => "applied",
-                AckStatus.Rejected => "rejected",
-                _ => "failed",
-            });
-            var bound = outcomes.Length > i ? outcomes[i].Bound : default;
-            if (status == AckStatus.Applied)
-            {
-                writer.WritePropertyName("args"u8);
-                writer.WriteStartArray();
-                foreach (var value in bound.EchoArgs)
-                {
-                    WriteEcho(writer, value);
-                }
-
-                writer.WriteEndArray();
-                writer.WritePropertyName("kwargs"u8);
-                writer.WriteStartObject();
-                foreach (var (key, value) in bound.EchoKwargs)
-                {
-                    writer.WritePropertyName(key);
-                    WriteEcho(writer, value);
-                }
-
-                writer.WriteEndObject();
-            }
-            else
-            {
-                writer.WriteString("error"u8, error);
-            }
-
-            if (step is { } s)
-            {
-                writer.WriteNumber("step"u8, s);
-            }
-
-            if (ranks > 1)
-            {
-                writer.WriteNumber("ranks"u8, ranks);
-                if (status == AckStatus.Failed && errors is { Count: > 0 })
-                {
-                    writer.WritePropertyName("rank_errors"u8);
-                    writer.WriteStartObject();
-                    foreach (var (rank, message) in errors.OrderBy(e => e.Key))
-                    {
-                        writer.WriteString(rank.ToString(System.Globalization.CultureInfo.InvariantCulture), message);
-                    }
-
-                    writer.WriteEndObject();
-                }
-            }
-
-            _acks.End();
-            result[i] = new Ack(_acks.LastAck(ackStart))
-            {
-                Id = line.Id,
-                Timestamp = now,
-                Path = line.Invalid is not null ? string.Empty : line.Path is null ? null : line.PathForMessage(),
-                Op = line.Invalid is not null ? "invalid" : line.OpText(),
-                Status = status,
-                Error = status == AckStatus.Applied ? null : error,
-                Step = step,
-                Ranks = ranks > 1 ? ranks : null,
-                RankErrors = status == AckStatus.Failed && errors is { Count: > 0 } ? errors : null,
-            };
         }
 
+        CommitJournal();
         foreach (var slot in plan)
         {
             slot.Line.Dispose();
         }
 
         FlushPendingAcks(); // saves the cursor once the acks are written
-
         return result;
     }
+
+    /// <summary>Buffers the ack of one slot (the only place an ack is built) and returns it.</summary>
+    private Ack WriteAck(Slot slot, long? step, Outcome<TContext> outcome, int ranks, IReadOnlyDictionary<int, string>? errors, DateTimeOffset now)
+    {
+        var line = slot.Line;
+        var ackStart = _acks.Mark;
+        var writer = _acks.Begin(line.Id, now);
+        AckStatus status;
+        string? error;
+        if (slot.Refusal is not null)
+        {
+            status = AckStatus.Rejected;
+            error = slot.Refusal;
+        }
+        else
+        {
+            status = outcome.Status;
+            error = outcome.Error;
+            if (status == AckStatus.Applied && errors is { Count: > 0 })
+            {
+                status = AckStatus.Failed;
+                var first = errors.OrderBy(e => e.Key).First();
+                error = $"rank {first.Key}: {first.Value}";
+            }
+        }
+
+        if (line.Invalid is not null)
+        {
+            writer.WriteString("path"u8, string.Empty);
+            writer.WriteString("op"u8, "invalid");
+        }
+        else
+        {
+            writer.WritePropertyName("path"u8);
+            if (line.Path is { } path)
+            {
+                path.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            writer.WritePropertyName("op"u8);
+            line.WriteOp(writer);
+        }
+
+        writer.WriteString("status"u8, StatusText(status));
+        if (status == AckStatus.Applied)
+        {
+            var bound = outcome.Bound;
+            writer.WritePropertyName("args"u8);
+            writer.WriteStartArray();
+            foreach (var value in bound.EchoArgs)
+            {
+                WriteEcho(writer, value);
+            }
+
+            writer.WriteEndArray();
+            writer.WritePropertyName("kwargs"u8);
+            writer.WriteStartObject();
+            foreach (var (key, value) in bound.EchoKwargs)
+            {
+                writer.WritePropertyName(key);
+                WriteEcho(writer, value);
+            }
+
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteString("error"u8, error);
+        }
+
+        if (step is { } s)
+        {
+            writer.WriteNumber("step"u8, s);
+        }
+
+        if (ranks > 1)
+        {
+            writer.WriteNumber("ranks"u8, ranks);
+            if (status == AckStatus.Failed && errors is { Count: > 0 })
+            {
+                writer.WritePropertyName("rank_errors"u8);
+                writer.WriteStartObject();
+                foreach (var (rank, message) in errors.OrderBy(e => e.Key))
+                {
+                    writer.WriteString(rank.ToString(System.Globalization.CultureInfo.InvariantCulture), message);
+                }
+
+                writer.WriteEndObject();
+            }
+        }
+
+        _acks.End();
+        return new Ack(_acks.LastAck(ackStart))
+        {
+            Id = line.Id,
+            Timestamp = now,
+            Path = line.Invalid is not null ? string.Empty : line.Path is null ? null : line.PathForMessage(),
+            Op = line.Invalid is not null ? "invalid" : line.OpText(),
+            Status = status,
+            Error = status == AckStatus.Applied ? null : error,
+            Step = step,
+            Ranks = ranks > 1 ? ranks : null,
+            RankErrors = status == AckStatus.Failed && errors is { Count: > 0 } ? errors : null,
+        };
+    }
+
+    private static string StatusText(AckStatus status) => status switch
+    {
+        AckStatus.Applied => "applied",
+        AckStatus.Rejected => "rejected",
+        _ => "failed",
+    };
 
     public void AfterPoll(long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
     {
@@ -388,7 +498,17 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
     public void Dispose()
     {
-        _acks.TryFlush(out _);
+        if (!_acks.TryFlush(out _) && !_acks.TryFlush(out var error))
+        {
+            Report(new RuntimeDiagnostic("acks-unwritten", $"Stopping with {_acks.Pending} acks unwritten ({error!.Message}): applied but not acked: {string.Join(", ", _acks.PendingIds)}. A trainer started on this queue writes their acks from {WriteAheadJournal.FileName} and applies none of them again.", error));
+        }
+
+        foreach (var slot in _deferred)
+        {
+            slot.Line.Dispose();
+        }
+
+        _journal.Dispose();
         _controllerFile.Write(_lastStep, _lastInterval, _acks, _consumedLines, _reader.Position, Report, stopped: true, synchronous: true);
         foreach (var held in _held)
         {
@@ -423,7 +543,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         {
             if (_held[i].Line.AtStep <= step)
             {
-                slots.Add(new Slot(_held[i].Line, null));
+                slots.Add(new Slot(_held[i].Line, null, _held[i].LinesBefore));
                 _state.MarkAcked(_held[i].Line.Id);
                 _held.RemoveAt(i);
             }
@@ -449,7 +569,15 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
     private void SaveCursor()
     {
-        if (_held.Count > 0)
+        // Held and deferred commands were read but not applied: the cursor stays at the first of them.
+        if (_deferred.Count > 0 && (_held.Count == 0 || _deferred[0].Line.Offset < _held[0].Line.Offset))
+        {
+            var first = _deferred[0];
+            _state.Offset = first.Line.Offset;
+            _state.LinesBeforeOffset = first.LinesBefore;
+            _state.AcksOffset = first.AcksOffset;
+        }
+        else if (_held.Count > 0)
         {
             var first = _held[0];
             _state.Offset = first.Line.Offset;
@@ -543,11 +671,148 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         _held.Clear();
+        foreach (var slot in _deferred)
+        {
+            slot.Line.Dispose();
+        }
+
+        _deferred.Clear();
         _state.Restart();
         _reader.Reopen();
         _reader.Position = 0;
         _consumedLines = 0;
         UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
+    }
+
+    /// <summary>The journal's reserved size: room for a batch's records, and always for one command of the longest line.</summary>
+    internal static long JournalCapacity(int maxLineBytes) => (2L * maxLineBytes) + (256 * 1024);
+
+    private bool IsSafeToRepeat(CommandLine line) =>
+        line.PathText is { } path && _controls.TryGetValue(path, out var control) && control.SafeToRepeat;
+
+    /// <summary>Moves the slots from <paramref name="from"/> on to the deferred list (copied out of the batch buffer), applied first next time.</summary>
+    private void Defer(List<Slot> plan, int from, bool retryNow)
+    {
+        var at = 0;
+        for (var i = from; i < plan.Count; i++)
+        {
+            var slot = plan[i];
+            var line = slot.Line.Bytes.IsEmpty ? slot.Line : CommandLine.Parse(slot.Line.Offset, slot.Line.Bytes.ToArray());
+            if (!ReferenceEquals(line, slot.Line))
+            {
+                slot.Line.Dispose();
+            }
+
+            _deferred.Insert(at++, new Slot(line, slot.Refusal, slot.LinesBefore) { AcksOffset = _acks.Length });
+        }
+
+        More = retryNow;
+    }
+
+    /// <summary>Opens the journal (retried at most once a second while it cannot be) and recovers the last batch once it opens.</summary>
+    private bool EnsureJournal(long nowMs)
+    {
+        if (_journal.IsReady)
+        {
+            return true;
+        }
+
+        if (_lastJournalOpenMs != long.MinValue && nowMs - _lastJournalOpenMs < 1000)
+        {
+            return false;
+        }
+
+        _lastJournalOpenMs = nowMs == long.MinValue ? long.MinValue + 1 : nowMs;
+        if (!_journal.TryOpen(out var error))
+        {
+            ReportJournalFailure(error!);
+            return false;
+        }
+
+        Recover();
+        return true;
+    }
+
+    /// <summary>Settles the last batch of a trainer that stopped before all its acks were written.</summary>
+    private void Recover()
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        List<string> rewritten = [], unknown = [], repeated = [];
+        foreach (var entry in _journal.Recover())
+        {
+            if (_state.IsAcked(entry.Id))
+            {
+                continue;
+            }
+
+            if (entry.Outcome is { } ack)
+            {
+                _acks.AppendLine(entry.Id, ack); // applied, but its ack was lost: the real ack
+                rewritten.Add(entry.Id);
+            }
+            else if (entry.SafeToRepeat)
+            {
+                repeated.Add(entry.Id); // not acked, so read again and applied again, as its control allows
+                continue;
+            }
+            else
+            {
+                var writer = _acks.Begin(entry.Id, now);
+                writer.WritePropertyName("path"u8);
+                writer.WriteRawValue(entry.Path);
+                writer.WritePropertyName("op"u8);
+                writer.WriteRawValue(entry.Op);
+                writer.WriteString("status"u8, "failed");
+                writer.WriteString("error"u8, EffectUnknown);
+                if (entry.Step is { } step)
+                {
+                    writer.WriteNumber("step"u8, step);
+                }
+
+                _acks.End();
+                unknown.Add(entry.Id);
+            }
+
+            _state.AddRecovered(entry.Id);
+        }
+
+        if (rewritten.Count + unknown.Count + repeated.Count > 0)
+        {
+            Report(new RuntimeDiagnostic("journal-recovered", $"The last trainer on '{_queue.Path}' stopped before writing every ack. Acks written from {WriteAheadJournal.FileName}: {Ids(rewritten)}; stopped while applying (acked failed, effect unknown): {Ids(unknown)}; safe to repeat (applied again): {Ids(repeated)}."));
+        }
+
+        FlushPendingAcks();
+
+        static string Ids(List<string> ids) => ids.Count == 0 ? "none" : string.Join(", ", ids);
+    }
+
+    /// <summary>The error of a command the trainer stopped while applying.</summary>
+    internal const string EffectUnknown = "the trainer stopped while applying this command; its effect is unknown. Check the job's state (runtimectl status, controls) and send the command again if it is still wanted";
+
+    private bool CommitJournal()
+    {
+        if (_journal.TryCommit(out var error))
+        {
+            if (_journalFailureReported)
+            {
+                _journalFailureReported = false;
+                Report(new RuntimeDiagnostic("journal-write-recovered", $"The write-ahead journal in '{_queue.Path}' is written again; deferred commands are applied."));
+            }
+
+            return true;
+        }
+
+        ReportJournalFailure(error!);
+        return false;
+    }
+
+    private void ReportJournalFailure(Exception error)
+    {
+        if (!_journalFailureReported)
+        {
+            _journalFailureReported = true;
+            Report(new RuntimeDiagnostic("journal-write-failed", $"Cannot write the write-ahead journal '{_queue.Journal}': {error.Message}. No command is applied until it can be (they wait in the queue; none is lost); training goes on.", error));
+        }
     }
 
     private bool FlushPendingAcks()

@@ -84,6 +84,14 @@ internal sealed class QueueState
 
     public void MarkAcked(string id) => _acked.Add(Hash(id));
 
+    /// <summary>Counts an ack recovered from the journal: its id is acked, and its line is skipped once when read again.</summary>
+    public void AddRecovered(string id)
+    {
+        var hash = Hash(id);
+        _acked.Add(hash);
+        _recoverable[hash] = _recoverable.GetValueOrDefault(hash) + 1;
+    }
+
     public void Save()
     {
         var temp = _queue.Cursor + ".tmp";

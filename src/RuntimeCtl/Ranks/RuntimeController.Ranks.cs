@@ -21,6 +21,7 @@ public sealed partial class RuntimeController<TContext>
             if (decided)
             {
                 plan = _engine!.Prepare(step, now, Math.Min(_options.MaxCommandsPerPoll ?? int.MaxValue, QueueEngine<TContext>.BatchLines));
+                _engine.BeginCollective(plan, step); // a plan whose write-ahead record fails is deferred whole
                 payload = Encode(plan);
             }
 

@@ -54,10 +54,14 @@ public sealed class CommandSenderTests : IDisposable
     {
         // A writer that does not take our lock writes its line in two parts; the second lands 50 ms later.
         _q.AppendRaw("{\"id\":\"slow\",\"path\":\"model.dr");
-        var sender = Task.Run(() => CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.3]));
-        Thread.Sleep(50);
-        _q.AppendRaw("opout.p\",\"args\":[0.2]}\n");
-        sender.Wait();
+        var writer = new Thread(() =>
+        {
+            Thread.Sleep(50);
+            _q.AppendRaw("opout.p\",\"args\":[0.2]}\n");
+        });
+        writer.Start(); // its own thread, so a busy thread pool cannot hold it back past the grace
+        CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.3]);
+        writer.Join();
 
         var lines = File.ReadAllLines(_q.Commands);
         Assert.Equal(2, lines.Length);

@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace RuntimeCtl;
+
+/// <summary>What the journal says about one command of the last batch: it was begun, and maybe finished.</summary>
+/// <param name="Id">The command's id.</param>
+/// <param name="SafeToRepeat">Whether its control was registered as safe to repeat.</param>
+/// <param name="Path">The command's <c>path</c> as raw JSON (for an ack written without the line).</param>
+/// <param name="Op">The command's <c>op</c> as raw JSON.</param>
+/// <param name="Step">The step of the poll that began it, if it had one.</param>
+/// <param name="Outcome">The whole ack line (without its newline) once the control finished, else null.</param>
+internal sealed record JournalEntry(string Id, bool SafeToRepeat, byte[] Path, byte[] Op, long? Step, byte[]? Outcome);
+
+/// <summary>
+/// The write-ahead record of what the trainer is applying (<c>journal.bin</c>): before a control runs, a <i>begin</i>
+/// record; after it, an <i>outcome</i> record holding the whole ack. Records are written in place with
+/// <c>pwrite(2)</c> into space reserved with zeros when the journal is opened, so writing one needs no new blocks on a
+/// full disk. Each record carries a checksum and the batch number; a batch starts again at offset 0, so the journal
+/// always holds the last batch only, and a record that does not check out (torn, zeros, an older batch) ends it.
+/// </summary>
+/// <remarks>
+/// A batch starts only when every ack of the previous one is in <c>acks.jsonl</c>, so the last batch is all a
+/// restarted trainer needs: an outcome whose ack is missing is written from here; a begin without outcome is a
+/// command whose effect is unknown.
+/// </remarks>
+internal sealed class WriteAheadJournal : IDisposable
+{
+    public const string FileName = "journal.bin";
+
+    private const int HeaderBytes = 4 + 8 + 8 + 1; // length, checksum, batch, type
+    private const byte BeginRecord = 1;
+    private const byte OutcomeRecord = 2;
+
+    private readonly string _path;
+    private readonly long _capacity;
+    private readonly bool _sync;
+    private readonly ArrayBufferWriter<byte> _staged = new(4096);
+    private FileStream? _file;
+    private long _batch;
+    private long _offset;
+
+    /// <param name="path">The journal file.</param>
+    /// <param name="capacity">The bytes to reserve: a batch is cut where its records would not fit.</param>
+    /// <param name="sync">Whether each commit is made durable with <c>fdatasync</c> (power-loss safety).</param>
+    public WriteAheadJournal(string path, long capacity, bool sync)
+    {
+        _path = path;
+        _capacity = capacity;
+        _sync = sync;
+    }
+
+    /// <summary>Gets whether the journal is open with its space reserved.</summary>
+    public bool IsReady => _file is not null;
+
+    /// <summary>Gets the number of bytes staged but not committed.</summary>
+    public int Staged => _staged.WrittenCount;
+
+    /// <summary>Opens the journal and reserves its space. False (with the error) when it cannot, e.g. on a full disk.</summary>
+    public bool TryOpen(out Exception? error)
+    {
+        error = null;
+        if (_file is not null)
+        {
+            return true;
+        }
+
+        FileStream? file = null;
+        try
+        {
+            file = QueueDirectory.OpenOwnerOnly(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+            var length = file.Length;
+            if (length < _capacity)
+            {
+                var zeros = new byte[64 * 1024];
+                for (var at = length; at < _capacity; at += zeros.Length)
+                {
+                    RandomAccess.Write(file.SafeFileHandle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _capacity - at)), at);
+                }
+
+                RandomAccess.FlushToDisk(file.SafeFileHandle);
+            }
+
+            _file = file;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            file?.Dispose();
+            error = e;
+            return false;
+        }
+    }
+
+    /// <summary>Reads the last batch. Later batches continue its numbering.</summary>
+    public List<JournalEntry> Recover()
+    {
+        var entries = new List<JournalEntry>();
+        if (_file is null)
+        {
+            return entries;
+        }
+
+        var handle = _file.SafeFileHandle;
+        var length = RandomAccess.GetLength(handle);
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        long at = 0;
+        long? batch = null;
+        while (at + HeaderBytes <= length && RandomAccess.Read(handle, header, at) == HeaderBytes)
+        {
+            var size = BinaryPrimitives.ReadInt32LittleEndian(header);
+            var sum = BinaryPrimitives.ReadUInt64LittleEndian(header[4..]);
+            var number = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
+            var type = header[20];
+            if (size <= 0 || at + HeaderBytes + size > length || (batch is { } b && number != b))
+            {
+                break;
+            }
+
+            var payload = new byte[size];
+            if (RandomAccess.Read(handle, payload, at + HeaderBytes) != size || Checksum(number, type, payload) != sum)
+            {
+                break;
+            }
+
+            batch = number;
+            at += HeaderBytes + size;
+            if (type == BeginRecord && TryReadBegin(payload) is { } begin)
+            {
+                entries.Add(begin);
+            }
+            else if (type == OutcomeRecord && TryReadOutcome(payload, out var id, out var ack))
+            {
+                var index = entries.FindLastIndex(e => e.Id == id && e.Outcome is null);
+                if (index >= 0)
+                {
+                    entries[index] = entries[index] with { Outcome = ack };
+                }
+            }
+        }
+
+        _batch = batch ?? 0;
+        return entries;
+    }
+
+    /// <summary>Starts a new batch: its first commit overwrites the journal from the start.</summary>
+    public void StartBatch()
+    {
+        _batch++;
+        _offset = 0;
+        _staged.Clear();
+    }
+
+    /// <summary>Stages the begin record of a command; false when the batch's records would not fit.</summary>
+    public bool StageBegin(CommandLine line, bool safeToRepeat, long? step)
+    {
+        var id = Encoding.UTF8.GetBytes(line.Id);
+        var path = line.Path is { } p ? Encoding.UTF8.GetBytes(p.GetRawText()) : "null"u8.ToArray();
+        var op = line.Op is { } o ? Encoding.UTF8.GetBytes(o.GetRawText()) : "\"set\""u8.ToArray();
+        var size = 1 + 9 + 4 + id.Length + 4 + path.Length + 4 + op.Length;
+        if (!Fits(size))
+        {
+            return false;
+        }
+
+        var payload = StageHeader(BeginRecord, size);
+        payload[0] = safeToRepeat ? (byte)1 : (byte)0;
+        payload[1] = step is null ? (byte)0 : (byte)1;
+        BinaryPrimitives.WriteInt64LittleEndian(payload[2..], step ?? 0);
+        var rest = payload[10..];
+        rest = Put(rest, id);
+        rest = Put(rest, path);
+        Put(rest, op);
+        Seal(BeginRecord, size);
+        return true;
+    }
+
+    /// <summary>Stages the outcome record of a command (its whole ack); false when it would not fit.</summary>
+    public bool StageOutcome(string id, ReadOnlySpan<byte> ack)
+    {
+        var idBytes = Encoding.UTF8.GetBytes(id);
+        var size = 4 + idBytes.Length + ack.Length;
+        if (!Fits(size))
+        {
+            return false;
+        }
+
+        var payload = StageHeader(OutcomeRecord, size);
+        var rest = Put(payload, idBytes);
+        ack.CopyTo(rest);
+        Seal(OutcomeRecord, size);
+        return true;
+    }
+
+    /// <summary>Writes the staged records with one <c>pwrite</c>. False (nothing counted as written) when it fails.</summary>
+    public bool TryCommit(out Exception? error)
+    {
+        error = null;
+        if (_staged.WrittenCount == 0)
+        {
+            return true;
+        }
+
+        if (_file is null)
+        {
+            _staged.Clear();
+            error = new IOException("The journal is not open.");
+            return false;
+        }
+
+        try
+        {
+            RandomAccess.Write(_file.SafeFileHandle, _staged.WrittenSpan, _offset);
+            if (_sync)
+            {
+                RandomAccess.FlushToDisk(_file.SafeFileHandle);
+            }
+
+            _offset += _staged.WrittenCount;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = e;
+            return false;
+        }
+        finally
+        {
+            _staged.Clear();
+        }
+    }
+
+    public void Dispose() => _file?.Dispose();
+
+    private bool Fits(int size) => _offset + _staged.WrittenCount + HeaderBytes + size <= _capacity;
+
+    private Span<byte> StageHeader(byte type, int size) => _staged.GetSpan(HeaderBytes + size).Slice(HeaderBytes, size);
+
+    private void Seal(byte type, int size)
+    {
+        var record = _staged.GetSpan(HeaderBytes + size)[..(HeaderBytes + size)];
+        BinaryPrimitives.WriteInt32LittleEndian(record, size);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[4..], Checksum(_batch, type, record[HeaderBytes..]));
+        BinaryPrimitives.WriteInt64LittleEndian(record[12..], _batch);
+        record[20] = type;
+        _staged.Advance(HeaderBytes + size);
+    }
+
+    private static Span<byte> Put(Span<byte> into, ReadOnlySpan<byte> value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(into, value.Length);
+        value.CopyTo(into[4..]);
+        return into[(4 + value.Length)..];
+    }
+
+    private static bool TryTake(ref ReadOnlySpan<byte> from, out byte[] value)
+    {
+        value = [];
+        if (from.Length < 4)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(from);
+        if (length < 0 || length > from.Length - 4)
+        {
+            return false;
+        }
+
+        value = from.Slice(4, length).ToArray();
+        from = from[(4 + length)..];
+        return true;
+    }
+
+    private static JournalEntry? TryReadBegin(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 10)
+        {
+            return null;
+        }
+
+        var repeat = payload[0] == 1;
+        long? step = payload[1] == 1 ? BinaryPrimitives.ReadInt64LittleEndian(payload[2..]) : null;
+        var rest = payload[10..];
+        return TryTake(ref rest, out var id) && TryTake(ref rest, out var path) && TryTake(ref rest, out var op)
+            ? new JournalEntry(Encoding.UTF8.GetString(id), repeat, path, op, step, null)
+            : null;
+    }
+
+    private static bool TryReadOutcome(ReadOnlySpan<byte> payload, out string id, out byte[] ack)
+    {
+        id = string.Empty;
+        ack = [];
+        if (!TryTake(ref payload, out var idBytes))
+        {
+            return false;
+        }
+
+        id = Encoding.UTF8.GetString(idBytes);
+        ack = payload.ToArray();
+        return true;
+    }
+
+    /// <summary>FNV-1a over the batch, the type and the payload.</summary>
+    private static ulong Checksum(long batch, byte type, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> head = stackalloc byte[9];
+        BinaryPrimitives.WriteInt64LittleEndian(head, batch);
+        head[8] = type;
+        var hash = 14695981039346656037UL;
+        foreach (var b in head)
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        foreach (var b in payload)
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return hash | 1; // never 0, so a zeroed header never checks out
+    }
+}
