@@ -591,6 +591,11 @@ internal sealed class QueueEngine<TContext> : IDisposable
             _state.AcksOffset = _acks.Length;
         }
 
+        if (_state.HasRecoverable)
+        {
+            _state.AcksOffset = Math.Min(_state.AcksOffset, _state.RecoverFrom);
+        }
+
         RememberLastLine();
         try
         {
@@ -717,12 +722,13 @@ internal sealed class QueueEngine<TContext> : IDisposable
             return true;
         }
 
-        if (_lastJournalOpenMs != long.MinValue && nowMs - _lastJournalOpenMs < 1000)
+        // At start (nowMs = long.MinValue) always try, and let the first poll try again at once.
+        if (nowMs != long.MinValue && _lastJournalOpenMs != long.MinValue && nowMs - _lastJournalOpenMs < 1000)
         {
             return false;
         }
 
-        _lastJournalOpenMs = nowMs == long.MinValue ? long.MinValue + 1 : nowMs;
+        _lastJournalOpenMs = nowMs;
         if (!_journal.TryOpen(out var error))
         {
             ReportJournalFailure(error!);

@@ -47,8 +47,16 @@ internal sealed class QueueState
             LastLineStart = -1;
         }
 
+        RecoverFrom = AcksOffset;
         ScanAcks(AcksOffset);
     }
+
+    /// <summary>Gets the offset in <c>acks.jsonl</c> from which acks were taken as skippable (<see cref="TrySkipRecovered"/>).</summary>
+    public long RecoverFrom { get; private set; }
+
+    /// <summary>Gets whether some acked lines are still to be read again and skipped: until then a saved cursor must
+    /// keep its ack offset at <see cref="RecoverFrom"/>, or a restart would take those lines for duplicates.</summary>
+    public bool HasRecoverable => _recoverable.Count > 0;
 
     /// <summary>Forgets the cursor (the commands file was replaced): every acked id becomes skippable once.</summary>
     public void Restart()
@@ -57,6 +65,7 @@ internal sealed class QueueState
         LinesBeforeOffset = 0;
         LastLineStart = -1;
         _recoverable.Clear();
+        RecoverFrom = 0;
         ScanAcks(0);
     }
 

@@ -108,6 +108,30 @@ public sealed class WriteAheadJournalTests : IDisposable
     }
 
     [Fact]
+    public void Configure_RecoveredThenStoppedBeforeAnyPoll_NextTrainerDoesNotTakeTheRecoveredLinesForDuplicates()
+    {
+        _q.AppendLine("""{"id":"lr","path":"optimizer.lr.multiplier","args":[0.5]}""");
+        _q.AppendLine("""{"id":"k1","path":"kill.here","args":[]}""");
+        _q.AppendLine("""{"id":"d","path":"model.dropout.p","args":[0.3]}""");
+        using (var rt = TrainerThatSnapshots(_q.Dir, safeToRepeat: false, out _))
+        {
+            rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+        }
+
+        using (TrainerThatSnapshots(_killed.Dir, safeToRepeat: false, out _))
+        {
+            // Configure recovers the killed batch's acks; this trainer stops before reading the queue again.
+        }
+
+        var state = new TrainState();
+        using var next = TrainerThatSnapshots(_killed.Dir, safeToRepeat: false, out _);
+        next.PollAndApply(state, TimeSpan.Zero);
+
+        Assert.Equal(["lr:applied", "k1:failed", "d:applied"], _killed.ReadAcks().Select(a => a.GetProperty("id").GetString() + ":" + a.GetProperty("status").GetString()));
+        Assert.Equal(1, state.Applied);
+    }
+
+    [Fact]
     public void Configure_JournalSpace_IsReservedOwnerOnly()
     {
         using var rt = Trainer.Create(_q.Dir);
