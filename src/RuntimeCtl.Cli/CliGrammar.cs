@@ -89,6 +89,12 @@ internal sealed class CliGrammar
         Description = "Accept a group-writable queue directory (a team sharing a job on purpose).",
     };
 
+    private readonly Option<bool> _allowNetworkFs = new("--allow-network-fs")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With status: do not warn that the queue directory is on a network or FUSE file system.",
+    };
+
     private readonly Option<string> _last = new("--last")
     {
         HelpName = "N",
@@ -137,7 +143,7 @@ internal sealed class CliGrammar
         // is 'runtimectl' even when it runs inside another process (the tests).
         _root = new Command("runtimectl", Description)
         {
-            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _last, _json, _follow, _port, _host, _allowRemote,
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote,
             new HelpOption(),
             _version,
         };
@@ -171,22 +177,22 @@ internal sealed class CliGrammar
         if (isReport && words[0] == "status")
         {
             Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote);
-            return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow));
+            return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow), Given(parse, _allowNetworkFs));
         }
 
         if (isReport && words[0] == "serve")
         {
-            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow);
+            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _allowNetworkFs);
             return new ServeRequest(queue, Host(parse), Port(parse), Given(parse, _allowShared));
         }
 
         if (isReport)
         {
-            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote);
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs);
             return new ControlsRequest(queue, Given(parse, _json));
         }
 
-        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote);
+        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs);
         var path = words[0];
         if (string.IsNullOrWhiteSpace(path))
         {

@@ -27,7 +27,12 @@ internal sealed record SendRequest(
     bool AllowShared) : CliRequest(QueueDirectory);
 
 /// <summary>Show the queue's status, or with <paramref name="Follow"/> tail its acks.</summary>
-internal sealed record StatusRequest(string QueueDirectory, int Last, bool Json, bool Follow = false) : CliRequest(QueueDirectory);
+/// <param name="QueueDirectory">The queue directory.</param>
+/// <param name="Last">How many of the last acks to show.</param>
+/// <param name="Json">Whether to print JSON even on a terminal.</param>
+/// <param name="Follow">Whether to print each new ack as it comes.</param>
+/// <param name="AllowNetworkFileSystem">Whether to leave out the warning about a network or FUSE file system.</param>
+internal sealed record StatusRequest(string QueueDirectory, int Last, bool Json, bool Follow = false, bool AllowNetworkFileSystem = false) : CliRequest(QueueDirectory);
 
 /// <summary>Serve the dashboard.</summary>
 /// <param name="QueueDirectory">The queue directory, as given.</param>

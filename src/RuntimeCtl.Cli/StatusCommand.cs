@@ -28,6 +28,11 @@ internal static class StatusCommand
             return ExitCodes.Error;
         }
 
+        if (!request.AllowNetworkFileSystem && FileSystemKind.RemoteName(request.QueueDirectory) is { } fileSystem)
+        {
+            context.Note(FileSystemKind.Warning(Path.GetFullPath(request.QueueDirectory), fileSystem, "Pass --allow-network-fs"));
+        }
+
         if (status.ControllerProblem is { } problem)
         {
             context.Note($"ignoring controller.json: {problem}.");

@@ -48,6 +48,13 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is <see cref="RuntimeDurability.KillSafe"/>.</value>
     public RuntimeDurability Durability { get; set; } = RuntimeDurability.KillSafe;
 
+    /// <summary>
+    /// Gets or sets whether a queue directory on a network or FUSE file system (NFS, SMB/CIFS, FUSE, ...) is accepted
+    /// without a warning. The queue's guarantees need local append atomicity and <c>flock</c>.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: such a directory is used, with one warning on <see cref="OnDiagnostic"/>.</value>
+    public bool AllowNetworkFileSystem { get; set; }
+
     internal RuntimeControllerOptions Validated()
     {
         var problems = new List<string>();
@@ -101,6 +108,7 @@ public sealed class RuntimeControllerOptions
             OnDiagnostic = OnDiagnostic,
             IgnoreLauncherEnvironment = IgnoreLauncherEnvironment,
             Durability = Durability,
+            AllowNetworkFileSystem = AllowNetworkFileSystem,
         };
     }
 }

@@ -71,6 +71,11 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
     public void Start()
     {
+        if (!_options.AllowNetworkFileSystem && FileSystemKind.RemoteName(_queue.Path) is { } fileSystem)
+        {
+            Report(new RuntimeDiagnostic("network-file-system", FileSystemKind.Warning(_queue.Path, fileSystem, "Set RuntimeControllerOptions.AllowNetworkFileSystem")));
+        }
+
         _acks.Open();
         _state.Load();
         _acks.Lines = _state.AckLines;
