@@ -42,6 +42,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private readonly WriteAheadJournal _journal;
     private readonly ControllerFile<TContext> _controllerFile;
     private long _lastJournalOpenMs = long.MinValue;
+    private long _lastStartMs = long.MinValue;
+    private bool _started;
     private bool _journalFailureReported;
     private ulong _inode;
     private long _lastIdentityCheckMs = long.MinValue;
@@ -76,11 +78,51 @@ internal sealed class QueueEngine<TContext> : IDisposable
             Report(new RuntimeDiagnostic("network-file-system", FileSystemKind.Warning(_queue.Path, fileSystem, "Set RuntimeControllerOptions.AllowNetworkFileSystem")));
         }
 
+        TryStart(nowMs: long.MinValue);
+    }
+
+    /// <summary>
+    /// Opens the acks, loads the cursor and the acked ids, and settles the journal. An I/O error (a failing disk) is
+    /// reported and retried at the next due polls, at most once a second; nothing is read before it succeeds.
+    /// </summary>
+    private bool TryStart(long nowMs)
+    {
+        if (_started)
+        {
+            return true;
+        }
+
+        if (nowMs != long.MinValue && _lastStartMs != long.MinValue && nowMs - _lastStartMs < 1000)
+        {
+            return false;
+        }
+
+        _lastStartMs = nowMs;
+        try
+        {
+            StartCore();
+            _started = true;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Report(new RuntimeDiagnostic("queue-start-failed", $"Cannot read the queue in '{_queue.Path}': {e.Message}. No command is applied until it can be read (retried once a second); training goes on.", e));
+            return false;
+        }
+    }
+
+    private void StartCore()
+    {
         _acks.Open();
         _state.Load();
         _acks.Lines = _state.AckLines;
         _reader.Position = _state.Offset;
         var length = _reader.Length();
+        if (length < 0)
+        {
+            throw new IOException($"'{_queue.Commands}' cannot be opened.");
+        }
+
         if (length < _state.Offset || !LastLineMatches())
         {
             _state.Restart();
@@ -141,7 +183,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         var slots = _slots;
         slots.Clear();
         More = false;
-        if (!FlushPendingAcks() || !EnsureJournal(nowMs))
+        if (!TryStart(nowMs) || !FlushPendingAcks() || !EnsureJournal(nowMs))
         {
             return slots; // nothing new is applied before its acks and its write-ahead record can be written
         }
@@ -169,20 +211,36 @@ internal sealed class QueueEngine<TContext> : IDisposable
             return slots;
         }
 
-        CheckIdentity(nowMs);
-        var length = _reader.Length();
-        if (length == _reader.Position || length < 0)
-        {
-            return slots; // nothing new, or the file cannot be opened right now (it will be retried)
-        }
-
-        if (length < _reader.Position || !LastLineMatches())
-        {
-            RestartFromTop();
-        }
-
+        var before = _reader.Position;
+        long length;
         _batch.Clear();
-        _reader.Read(_batch, max - slots.Count, BatchBytes);
+        try
+        {
+            CheckIdentity(nowMs);
+            length = _reader.Length();
+            if (length == _reader.Position || length < 0)
+            {
+                return slots; // nothing new, or the file cannot be opened right now (it will be retried)
+            }
+
+            if (length < _reader.Position || !LastLineMatches())
+            {
+                RestartFromTop();
+                before = _reader.Position;
+            }
+
+            _reader.Read(_batch, max - slots.Count, BatchBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing of this read was taken yet: read it again at the next poll.
+            _batch.Clear();
+            _reader.Position = before;
+            _reader.Reopen();
+            Report(new RuntimeDiagnostic("commands-read-failed", $"Cannot read '{_queue.Commands}': {e.Message}. Retried at the next poll; training goes on.", e));
+            return slots;
+        }
+
         More = _batch.Lines.Count > 0 && _reader.Position < length; // stopped at a cap, not at a write in progress
         foreach (var raw in _batch.Lines)
         {
@@ -740,7 +798,17 @@ internal sealed class QueueEngine<TContext> : IDisposable
             return false;
         }
 
-        Recover();
+        try
+        {
+            Recover();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _journal.Close(); // recovered from scratch at the next try
+            ReportJournalFailure(e);
+            return false;
+        }
+
         return true;
     }
 

@@ -10,8 +10,8 @@ namespace RuntimeCtl;
 internal sealed class QueueState
 {
     private readonly QueueDirectory _queue;
-    private readonly HashSet<ulong> _acked = [];
-    private readonly Dictionary<ulong, int> _recoverable = [];
+    private HashSet<ulong> _acked = [];
+    private Dictionary<ulong, int> _recoverable = [];
 
     public QueueState(QueueDirectory queue) => _queue = queue;
 
@@ -64,7 +64,6 @@ internal sealed class QueueState
         Offset = 0;
         LinesBeforeOffset = 0;
         LastLineStart = -1;
-        _recoverable.Clear();
         RecoverFrom = 0;
         ScanAcks(0);
     }
@@ -173,8 +172,9 @@ internal sealed class QueueState
     /// <summary>Streams <c>acks.jsonl</c> once: every id into the acked set, ids after <paramref name="recoverFrom"/> into the skippable counts.</summary>
     private void ScanAcks(long recoverFrom)
     {
-        _acked.Clear();
-        _recoverable.Clear();
+        // Built aside and swapped in at the end: a read that fails half-way leaves the known acked ids intact.
+        var acked = new HashSet<ulong>();
+        var recoverable = new Dictionary<ulong, int>();
 
         long lines = 0;
         long offset = 0;
@@ -211,10 +211,10 @@ internal sealed class QueueState
                 if (TryReadId(line) is { } id)
                 {
                     var hash = Hash(id);
-                    _acked.Add(hash);
+                    acked.Add(hash);
                     if (lineStart >= recoverFrom)
                     {
-                        _recoverable[hash] = _recoverable.GetValueOrDefault(hash) + 1;
+                        recoverable[hash] = recoverable.GetValueOrDefault(hash) + 1;
                     }
                 }
 
@@ -224,6 +224,8 @@ internal sealed class QueueState
         }
 
         AckLines = lines;
+        _acked = acked;
+        _recoverable = recoverable;
     }
 
     private static string? TryReadId(ReadOnlySpan<byte> line)

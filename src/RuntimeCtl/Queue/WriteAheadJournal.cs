@@ -231,7 +231,14 @@ internal sealed class WriteAheadJournal : IDisposable
         }
     }
 
-    public void Dispose() => _file?.Dispose();
+    /// <summary>Closes the journal; <see cref="TryOpen"/> opens it again.</summary>
+    public void Close()
+    {
+        _file?.Dispose();
+        _file = null;
+    }
+
+    public void Dispose() => Close();
 
     private bool Fits(int size) => _offset + _staged.WrittenCount + HeaderBytes + size <= _capacity;
 
