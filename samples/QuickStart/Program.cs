@@ -15,7 +15,11 @@ if (options.Error is { } error)
 }
 
 var state = new TrainingState { Record = options.Record };
-using var rt = new RuntimeController<TrainingState>(new RuntimeControllerOptions { AllowSharedQueue = options.AllowShared });
+using var rt = new RuntimeController<TrainingState>(new RuntimeControllerOptions
+{
+    AllowSharedQueue = options.AllowShared,
+    Durability = options.PowerLossSafe ? RuntimeDurability.PowerLossSafe : RuntimeDurability.KillSafe,
+});
 QuickStartControls.RegisterAll(rt, state);
 try
 {

@@ -7,7 +7,7 @@ namespace QuickStart;
 internal sealed class QuickStartOptions
 {
     public const string Usage = """
-        usage: QuickStart --queue DIR [--once | --steps N] [--every-s S | --every-steps K] [--step-delay-ms D] [--allow-shared] [--record FILE]
+        usage: QuickStart --queue DIR [--once | --steps N] [--every-s S | --every-steps K] [--step-delay-ms D] [--allow-shared] [--record FILE] [--power-loss-safe]
           --queue DIR        the queue directory (or RUNTIMECTL_QUEUE)
           --once             poll once, draining the queue, print the state and exit
           --steps N          run N steps (default: until Ctrl-C or SIGTERM)
@@ -16,6 +16,7 @@ internal sealed class QuickStartOptions
           --step-delay-ms D  sleep D ms per step (default 0 with --steps, else 10)
           --allow-shared     accept a group-writable queue directory
           --record FILE      append a line to FILE each time save_ckpt runs (to count applications across restarts)
+          --power-loss-safe  fsync the queue's records before each control runs (Durability = PowerLossSafe)
         """;
 
     public string? Queue { get; private set; } = Environment.GetEnvironmentVariable("RUNTIMECTL_QUEUE");
@@ -33,6 +34,8 @@ internal sealed class QuickStartOptions
     public bool AllowShared { get; private set; }
 
     public string? Record { get; private set; }
+
+    public bool PowerLossSafe { get; private set; }
 
     public string? Error { get; private set; }
 
@@ -54,6 +57,7 @@ internal sealed class QuickStartOptions
                     case "--step-delay-ms": o.StepDelayMs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--allow-shared": o.AllowShared = true; break;
                     case "--record": o.Record = Next(); break;
+                    case "--power-loss-safe": o.PowerLossSafe = true; break;
                     default: o.Error = $"QuickStart: unknown argument '{args[i]}'"; break;
                 }
             }

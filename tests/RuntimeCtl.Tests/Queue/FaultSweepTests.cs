@@ -83,6 +83,35 @@ public sealed class FaultSweepTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Empty(failures);
     }
 
+    [RootFact("strace")]
+    public void QuickStart_Durability_PowerLossSafeSyncsEachRecordAndKillSafeNever()
+    {
+        var calls = new Dictionary<bool, int>();
+        foreach (var powerLossSafe in (bool[])[false, true])
+        {
+            var dir = Path.Combine(_q.Root, powerLossSafe ? "power" : "kill");
+            Assert.Equal(0, Run(QuickStart(dir, null)).ExitCode); // reserves the journal (a one-time sync)
+            foreach (var label in Labels)
+            {
+                CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = label });
+            }
+
+            var traceFile = Path.Combine(_q.Root, $"sync-{powerLossSafe}.txt");
+            var info = Strace(dir, Path.Combine(_q.Root, "sync-record.txt"), traceFile, "fsync,fdatasync", string.Empty);
+            if (powerLossSafe)
+            {
+                info.ArgumentList.Add("--power-loss-safe");
+            }
+
+            Assert.Equal(0, Run(info).ExitCode);
+            calls[powerLossSafe] = File.ReadAllLines(traceFile).Count(l => l.Contains("sync(", StringComparison.Ordinal));
+        }
+
+        output.WriteLine($"syncs of queue files for {Labels.Length} commands: KillSafe {calls[false]}, PowerLossSafe {calls[true]}");
+        Assert.Equal(0, calls[false]);
+        Assert.True(calls[true] >= Labels.Length + 1, $"PowerLossSafe synced {calls[true]} times for {Labels.Length} commands");
+    }
+
     /// <summary>The invariants after a faulty run and a clean one.</summary>
     private static IEnumerable<string> Check(string dir, string record)
     {
