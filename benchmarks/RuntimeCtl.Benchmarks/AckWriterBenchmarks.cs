@@ -30,7 +30,7 @@ public class AckWriterBenchmarks : IDisposable
     {
         _writer?.Dispose();
         File.Delete(_queue!.Acks);
-        _writer = new AckWriter(_queue.Acks);
+        _writer = new AckWriter(new QueueDirectory(_queue.Path));
         _writer.Open();
     }
 

@@ -8,6 +8,11 @@ internal static class ControlsCommand
     public static int Run(ControlsRequest request, CliContext context)
     {
         var queue = new QueueDirectory(request.QueueDirectory);
+        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        {
+            context.Note(foreign + ".");
+        }
+
         var controller = ControllerSnapshot.TryRead(queue.Controller, out var problem);
         var now = context.Time.GetUtcNow();
         var json = request.Json || !context.StdoutIsTerminal;

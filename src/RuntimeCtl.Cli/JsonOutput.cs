@@ -99,6 +99,11 @@ internal static class JsonOutput
         }
 
         var age = controller.LastPollAgeSeconds(now);
+        if (controller.LastPollInTheFuture(now))
+        {
+            return $"NOT POLLING: its last poll is dated {Duration(-age!.Value)} in the future, so the clock of this machine or of the trainer's looks wrong (or the file was not written by a trainer){(who.Length > 0 ? $"; says {who}" : string.Empty)}";
+        }
+
         var last = age is { } a ? $"last poll {Duration(Math.Max(0, a))} ago" : "last poll unknown";
         var interval = controller.PollIntervalSeconds > 0 ? $", every {Duration(controller.PollIntervalSeconds)}" : string.Empty;
         return controller.IsFresh(now)

@@ -33,7 +33,7 @@ internal sealed class LineFollower
         var lines = new List<string>();
         try
         {
-            using var handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var handle = NativeFile.OpenRead(_path);
             var length = RandomAccess.GetLength(handle);
             if (length < _offset)
             {

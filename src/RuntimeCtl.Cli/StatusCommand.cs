@@ -28,6 +28,11 @@ internal static class StatusCommand
             return ExitCodes.Error;
         }
 
+        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        {
+            context.Note(foreign + ".");
+        }
+
         if (!request.AllowNetworkFileSystem && FileSystemKind.RemoteName(request.QueueDirectory) is { } fileSystem)
         {
             context.Note(FileSystemKind.Warning(Path.GetFullPath(request.QueueDirectory), fileSystem, "Pass --allow-network-fs"));

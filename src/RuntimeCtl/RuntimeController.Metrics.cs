@@ -36,6 +36,6 @@ public sealed partial class RuntimeController<TContext>
     internal MetricsWriter? Metrics => _metrics;
 
     private MetricsWriter CreateMetricsWriter() => _queueDirectory is { } directory
-        ? new MetricsWriter(directory, _time)
+        ? (_engine is { } engine ? new MetricsWriter(engine.Queue, _time) : new MetricsWriter(directory, _time))
         : throw new QueueConfigurationException(null, "Report was called before Configure. Call Configure(queueDirectory) once, before the first report.");
 }

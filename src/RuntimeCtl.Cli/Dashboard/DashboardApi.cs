@@ -19,6 +19,7 @@ namespace RuntimeCtl.Cli.Dashboard;
 /// the header, which another site cannot make a browser send, so a page elsewhere cannot drive the job. No CORS
 /// headers are sent, so other origins cannot read the replies either.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Its QueueDirectory is used for paths only and never opens a descriptor.")]
 internal sealed class DashboardApi
 {
     /// <summary>The largest request body accepted: a command is far smaller.</summary>
@@ -148,6 +149,10 @@ internal sealed class DashboardApi
             writer.WriteNumber("pending"u8, status?.Pending ?? 0);
             JsonOutput.WriteTrainer(writer, status?.Controller, now);
             writer.WriteString("trainer_text"u8, JsonOutput.DescribeTrainer(status?.Controller, now));
+            if (QueueDirectory.ForeignOwnerWarning(_queueDirectory) is { } foreign)
+            {
+                writer.WriteString("warning"u8, foreign);
+            }
             writer.WriteStartArray("controls"u8);
             foreach (var control in status?.Controller?.Controls ?? [])
             {

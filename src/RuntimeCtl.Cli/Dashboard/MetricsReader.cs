@@ -17,7 +17,10 @@ internal static class MetricsReader
             byte[] bytes;
             try
             {
-                bytes = File.ReadAllBytes(Path.Combine(queueDirectory, file));
+                // Never blocks on a FIFO planted at the name, never follows a symlink there.
+                using var stream = new FileStream(NativeFile.OpenRead(Path.Combine(queueDirectory, file)), FileAccess.Read, bufferSize: 1);
+                bytes = new byte[stream.Length];
+                stream.ReadExactly(bytes);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

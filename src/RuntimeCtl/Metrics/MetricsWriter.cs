@@ -34,6 +34,7 @@ internal sealed class MetricsWriter
 
     private readonly string _path;
     private readonly string _rotatedPath;
+    private readonly QueueDirectory? _queue;
     private readonly TimeProvider _time;
     private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
     private readonly Utf8JsonWriter _json;
@@ -42,6 +43,10 @@ internal sealed class MetricsWriter
     private long _lastFlush;
     private long _length = -1;
     private bool _failed;
+
+    /// <summary>Writes into the trainer's opened queue directory (files opened relative to it, never through a symlink).</summary>
+    public MetricsWriter(QueueDirectory queue, TimeProvider time, long rotateBytes = DefaultRotateBytes)
+        : this(queue.Path, time, rotateBytes) => _queue = queue;
 
     public MetricsWriter(string queueDirectory, TimeProvider time, long rotateBytes = DefaultRotateBytes)
     {
@@ -111,16 +116,31 @@ internal sealed class MetricsWriter
         {
             if (_length < 0)
             {
-                _length = File.Exists(_path) ? new FileInfo(_path).Length : 0;
+                _length = _queue is not null
+                    ? (_queue.TryStat(FileName, out var status) ? status.Size : 0)
+                    : (File.Exists(_path) ? new FileInfo(_path).Length : 0);
             }
 
             if (_length > 0 && _length + _buffer.WrittenCount > RotateBytes)
             {
-                File.Move(_path, _rotatedPath, overwrite: true);
+                if (_queue is not null)
+                {
+                    _queue.Rename(FileName, RotatedFileName);
+                }
+                else
+                {
+                    File.Move(_path, _rotatedPath, overwrite: true);
+                }
+
                 _length = 0;
             }
 
-            using (var stream = QueueDirectory.OpenOwnerOnly(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            // Opened without following a symlink and without blocking (a FIFO planted there is refused).
+            using (var stream = _queue is not null
+                ? _queue.OpenFile(FileName, FileMode.Append, FileAccess.Write)
+                : NativeFile.IsSupported
+                    ? NativeFile.Stream(NativeFile.OpenAppend(_path), FileAccess.Write)
+                    : QueueDirectory.OpenOwnerOnly(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
             {
                 stream.Write(_buffer.WrittenSpan);
                 _length = stream.Length;
@@ -128,7 +148,7 @@ internal sealed class MetricsWriter
 
             _failed = false;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             // Metrics are best effort: a full disk must not stop the training loop. The points are dropped and the
             // length re-read at the next write.

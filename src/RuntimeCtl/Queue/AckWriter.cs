@@ -10,7 +10,8 @@ namespace RuntimeCtl;
 /// </summary>
 internal sealed class AckWriter : IDisposable
 {
-    private readonly string _path;
+    private readonly QueueDirectory _queue;
+    private readonly Action<string> _onReplaced;
     private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
     private readonly Utf8JsonWriter _json;
     private readonly List<string> _pendingIds = [];
@@ -18,11 +19,13 @@ internal sealed class AckWriter : IDisposable
     private FileStream? _stream;
     private long _rollBackTo = -1;
 
-    /// <param name="path">The acks file.</param>
+    /// <param name="queue">The queue directory.</param>
     /// <param name="sync">Whether each flush is made durable with <c>fsync</c> (power-loss safety).</param>
-    public AckWriter(string path, bool sync = false)
+    /// <param name="onReplaced">Told when <c>acks.jsonl</c> at its name is another file than the one open (the new one is used).</param>
+    public AckWriter(QueueDirectory queue, bool sync = false, Action<string>? onReplaced = null)
     {
-        _path = path;
+        _queue = queue;
+        _onReplaced = onReplaced ?? (_ => { });
         _sync = sync;
         _json = new Utf8JsonWriter(_buffer, JsonFormat.WriterOptions);
     }
@@ -112,14 +115,26 @@ internal sealed class AckWriter : IDisposable
     /// <summary>Opens the file (creating it 0600 if it was removed) and terminates a torn last line.</summary>
     public FileStream Open()
     {
-        if (_stream is not null && File.Exists(_path))
+        if (_stream is not null)
         {
-            return _stream;
+            // The file at the name must still be the one open: one deleted or replaced would swallow the acks.
+            if (_queue.TryStat(QueueDirectory.AcksFile, out var atName) && UnixFileStatus.TryFStat((int)_stream.SafeFileHandle.DangerousGetHandle(), out var open)
+                && atName.Device == open.Device && atName.Inode == open.Inode)
+            {
+                return _stream;
+            }
+
+            if (!UnixFileStatus.IsSupported && _queue.TryStat(QueueDirectory.AcksFile, out _))
+            {
+                return _stream;
+            }
+
+            _onReplaced(QueueDirectory.AcksFile);
         }
 
         _stream?.Dispose();
         _stream = null;
-        var stream = QueueDirectory.OpenOwnerOnly(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+        var stream = _queue.OpenFile(QueueDirectory.AcksFile, FileMode.OpenOrCreate, FileAccess.ReadWrite);
         try
         {
             if (_rollBackTo >= 0 && stream.Length > _rollBackTo)

@@ -64,16 +64,17 @@ internal sealed class CommandReader : IDisposable
     private const int ChunkSize = 64 * 1024;
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
 
-    private readonly string _path;
+    private readonly QueueDirectory _queue;
     private readonly int _maxLineBytes;
+    private FileStream? _file;
     private SafeFileHandle? _handle;
     private byte[] _buffer;
     private long _oversizeStart = -1;
     private long _oversizeScanned;
 
-    public CommandReader(string path, int maxLineBytes)
+    public CommandReader(QueueDirectory queue, int maxLineBytes)
     {
-        _path = path;
+        _queue = queue;
         _maxLineBytes = maxLineBytes;
         _buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
     }
@@ -91,7 +92,8 @@ internal sealed class CommandReader : IDisposable
     /// <summary>Closes the handle, so the next read opens the file at the path again (after a rotation).</summary>
     public void Reopen()
     {
-        _handle?.Dispose();
+        _file?.Dispose();
+        _file = null;
         _handle = null;
         _oversizeStart = -1;
     }
@@ -238,7 +240,8 @@ internal sealed class CommandReader : IDisposable
 
     public void Dispose()
     {
-        _handle?.Dispose();
+        _file?.Dispose();
+        _file = null;
         _handle = null;
         if (_buffer.Length > 0)
         {
@@ -287,7 +290,9 @@ internal sealed class CommandReader : IDisposable
         {
             try
             {
-                _handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                // Never through a symlink, never blocking: a FIFO put there is refused like any non-regular file.
+                _file = _queue.OpenFile(QueueDirectory.CommandsFile, FileMode.Open, FileAccess.Read);
+                _handle = _file.SafeFileHandle;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

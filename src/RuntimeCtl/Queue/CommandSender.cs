@@ -84,14 +84,18 @@ public static class CommandSender
     /// <returns>The offset of the line in <c>commands.jsonl</c> (where the trainer reads it).</returns>
     internal static long Append(string queueDirectory, ReadOnlySpan<byte> line, bool allowSharedQueue)
     {
-        var queue = new QueueDirectory(queueDirectory);
+        using var queue = new QueueDirectory(queueDirectory);
         try
         {
-            QueueDirectory.CreateOwnerOnly(queue.Path);
-
             queue.CheckForSender(allowSharedQueue);
-            using var lockFile = AcquireLock(queue.Lock);
-            return NativeFile.IsSupported ? AppendNative(queue.Commands, line) : AppendPortable(queue.Commands, line);
+            if (!NativeFile.IsSupported)
+            {
+                using var lockFile = AcquireLock(queue.Lock);
+                return AppendPortable(queue.Commands, line);
+            }
+
+            using var lockHandle = AcquireLock(queue);
+            return AppendNative(queue, line);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -99,9 +103,9 @@ public static class CommandSender
         }
     }
 
-    private static long AppendNative(string path, ReadOnlySpan<byte> line)
+    private static long AppendNative(QueueDirectory queue, ReadOnlySpan<byte> line)
     {
-        using var handle = NativeFile.OpenAppend(path);
+        using var handle = queue.OpenAppend(QueueDirectory.CommandsFile);
         if (!EndsTorn(handle))
         {
             return NativeFile.AppendOnce(handle, line);
@@ -174,6 +178,29 @@ public static class CommandSender
 
         stream.Flush();
         return repair ? length + 1 : length;
+    }
+
+    /// <summary>Takes the senders' exclusive <c>flock</c> on <c>commands.lock</c>, opened in the queue's directory without following a symlink.</summary>
+    private static SafeAppendHandle AcquireLock(QueueDirectory queue)
+    {
+        var delay = 1;
+        var deadline = Environment.TickCount64 + 30_000;
+        var handle = queue.OpenAppend(QueueDirectory.LockFile);
+        while (!NativeFile.TryLock(handle))
+        {
+            if (Environment.TickCount64 >= deadline)
+            {
+                handle.Dispose();
+                throw new IOException($"Another sender has held '{queue.Lock}' for 30 s.");
+            }
+
+#pragma warning disable RS0030 // a sender process waiting for another sender's lock, never the training thread
+            Thread.Sleep(delay);
+#pragma warning restore RS0030
+            delay = Math.Min(delay * 2, 20);
+        }
+
+        return handle;
     }
 
     /// <summary>Takes the senders' exclusive lock (an exclusive open is an advisory <c>flock</c> on Unix), retrying while another sender holds it.</summary>

@@ -99,15 +99,9 @@ internal sealed class ControllerFile<TContext>
 
     private void Replace(byte[] bytes, Action<RuntimeDiagnostic> report)
     {
-        var temp = _queue.Controller + ".tmp";
         try
         {
-            using (var stream = QueueDirectory.OpenOwnerOnly(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-            }
-
-            File.Move(temp, _queue.Controller, overwrite: true);
+            _queue.Replace(QueueDirectory.ControllerFile, bytes);
             _failureReported = false;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

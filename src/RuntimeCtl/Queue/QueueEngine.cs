@@ -44,6 +44,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private long _lastJournalOpenMs = long.MinValue;
     private long _lastStartMs = long.MinValue;
     private bool _started;
+    private bool _swapReported;
     private bool _journalFailureReported;
     private ulong _inode;
     private long _lastIdentityCheckMs = long.MinValue;
@@ -61,15 +62,18 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _options = options;
         _controls = controls;
         _state = new QueueState(queue);
-        _reader = new CommandReader(queue.Commands, options.MaxLineBytes);
+        _reader = new CommandReader(queue, options.MaxLineBytes);
         _batch = new LineBatch(BatchBytes + options.MaxLineBytes + 1);
         var sync = options.Durability == RuntimeDurability.PowerLossSafe;
-        _acks = new AckWriter(queue.Acks, sync);
-        _journal = new WriteAheadJournal(queue.Journal, JournalCapacity(options.MaxLineBytes), sync);
+        _acks = new AckWriter(queue, sync, name => Report(new RuntimeDiagnostic("acks-replaced", $"'{System.IO.Path.Combine(queue.Path, name)}' was replaced or removed while the trainer ran; acks go to the file now at that name (ids acked before are still known, so nothing is applied again).")));
+        _journal = new WriteAheadJournal(queue, JournalCapacity(options.MaxLineBytes), sync);
         _controllerFile = new ControllerFile<TContext>(queue, options, controls);
     }
 
     public long ConsumedLines => _consumedLines;
+
+    /// <summary>Gets the queue directory, opened and checked.</summary>
+    public QueueDirectory Queue => _queue;
 
     public void Start()
     {
@@ -132,7 +136,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         // The cursor keeps the line count with its offset, so a restart need not count the file again.
         _consumedLines = _state.LinesBeforeOffset;
         _state.Offset = _reader.Position;
-        UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
+        _inode = _queue.TryStat(QueueDirectory.CommandsFile, out var commands) ? commands.Inode : 0;
         EnsureJournal(long.MinValue);
         _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report, synchronous: true);
     }
@@ -580,6 +584,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
         _reader.Dispose();
         _acks.Dispose();
+        _queue.Dispose();
     }
 
     private static void WriteEcho(Utf8JsonWriter writer, object? value)
@@ -716,10 +721,18 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         _lastIdentityCheckMs = nowMs;
-        if (!UnixFileStatus.TryGet(_queue.Commands, out _, out _, out var inode) || inode == _inode)
+        if (_queue.IsSwapped() && !_swapReported)
+        {
+            _swapReported = true;
+            Report(new RuntimeDiagnostic("queue-directory-replaced", $"The queue directory '{_queue.Path}' was moved or another directory put at its path while the trainer ran. The trainer keeps reading and writing the directory it opened at start and ignores the one at the path; restart it to use another."));
+        }
+
+        if (!_queue.TryStat(QueueDirectory.CommandsFile, out var status) || status.Inode == _inode)
         {
             return;
         }
+
+        var inode = status.Inode;
 
         // commands.jsonl at the path is another file now (rotated or replaced): follow the path.
         _inode = inode;
@@ -749,7 +762,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _reader.Reopen();
         _reader.Position = 0;
         _consumedLines = 0;
-        UnixFileStatus.TryGet(_queue.Commands, out _, out _, out _inode);
+        _inode = _queue.TryStat(QueueDirectory.CommandsFile, out var commands) ? commands.Inode : 0;
     }
 
     /// <summary>The journal's reserved size: room for a batch's records, and always for one command of the longest line.</summary>

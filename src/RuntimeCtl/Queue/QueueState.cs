@@ -102,9 +102,8 @@ internal sealed class QueueState
 
     public void Save()
     {
-        var temp = _queue.Cursor + ".tmp";
-        using (var stream = QueueDirectory.OpenOwnerOnly(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        using (var writer = new Utf8JsonWriter(stream, JsonFormat.WriterOptions))
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, JsonFormat.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteNumber("format"u8, 1);
@@ -117,7 +116,7 @@ internal sealed class QueueState
             writer.WriteEndObject();
         }
 
-        File.Move(temp, _queue.Cursor, overwrite: true);
+        _queue.Replace(QueueDirectory.CursorFile, buffer.WrittenSpan);
     }
 
     /// <summary>FNV-1a, 64 bits: ids are kept as hashes so a long run's id set stays small.</summary>
@@ -147,12 +146,19 @@ internal sealed class QueueState
     {
         try
         {
-            if (!File.Exists(_queue.Cursor))
+            if (!_queue.TryStat(QueueDirectory.CursorFile, out _))
             {
                 return false;
             }
 
-            using var document = JsonDocument.Parse(File.ReadAllBytes(_queue.Cursor));
+            byte[] bytes;
+            using (var stream = _queue.OpenFile(QueueDirectory.CursorFile, FileMode.Open, FileAccess.Read))
+            {
+                bytes = new byte[Math.Min(stream.Length, 64 * 1024)];
+                stream.ReadExactly(bytes);
+            }
+
+            using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
             Offset = root.GetProperty("offset").GetInt64();
             LinesBeforeOffset = root.GetProperty("lines").GetInt64();
@@ -160,7 +166,7 @@ internal sealed class QueueState
             LastLineStart = root.GetProperty("last_line_start").GetInt64();
             LastLineLength = root.GetProperty("last_line_length").GetInt32();
             LastLineHash = ulong.Parse(root.GetProperty("last_line_hash").GetString()!, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-            var acksLength = new FileInfo(_queue.Acks).Length;
+            var acksLength = _queue.TryStat(QueueDirectory.AcksFile, out var acks) ? acks.Size : 0;
             return Offset >= 0 && AcksOffset >= 0 && AcksOffset <= acksLength;
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or KeyNotFoundException or FormatException or OverflowException or UnauthorizedAccessException)
@@ -178,7 +184,7 @@ internal sealed class QueueState
 
         long lines = 0;
         long offset = 0;
-        using var stream = new FileStream(_queue.Acks, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        using var stream = _queue.OpenFile(QueueDirectory.AcksFile, FileMode.Open, FileAccess.Read);
         var buffer = new byte[1 << 16];
         var pending = new MemoryStream();
         int read;

@@ -33,7 +33,7 @@ internal sealed class WriteAheadJournal : IDisposable
     private const byte BeginRecord = 1;
     private const byte OutcomeRecord = 2;
 
-    private readonly string _path;
+    private readonly QueueDirectory _queue;
     private readonly long _capacity;
     private readonly bool _sync;
     private readonly ArrayBufferWriter<byte> _staged = new(4096);
@@ -41,12 +41,12 @@ internal sealed class WriteAheadJournal : IDisposable
     private long _batch;
     private long _offset;
 
-    /// <param name="path">The journal file.</param>
+    /// <param name="queue">The queue directory that holds the journal.</param>
     /// <param name="capacity">The bytes to reserve: a batch is cut where its records would not fit.</param>
     /// <param name="sync">Whether each commit is made durable with <c>fdatasync</c> (power-loss safety).</param>
-    public WriteAheadJournal(string path, long capacity, bool sync)
+    public WriteAheadJournal(QueueDirectory queue, long capacity, bool sync)
     {
-        _path = path;
+        _queue = queue;
         _capacity = capacity;
         _sync = sync;
     }
@@ -69,7 +69,7 @@ internal sealed class WriteAheadJournal : IDisposable
         FileStream? file = null;
         try
         {
-            file = QueueDirectory.OpenOwnerOnly(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+            file = _queue.OpenFile(FileName, FileMode.OpenOrCreate, FileAccess.ReadWrite);
             var length = file.Length;
             if (length < _capacity)
             {

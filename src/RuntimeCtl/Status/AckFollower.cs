@@ -54,7 +54,7 @@ internal sealed class AckFollower
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            handle = NativeFile.OpenRead(_path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

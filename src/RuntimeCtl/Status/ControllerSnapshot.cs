@@ -89,7 +89,17 @@ internal sealed class ControllerSnapshot
     public double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? Freshness.UnixSeconds(now) - ts : null;
 
     /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (PROTOCOL §4).</summary>
-    public bool IsFresh(DateTimeOffset now) => StoppedTs is null && LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds;
+    /// <remarks>A last poll more than <see cref="ClockSkew"/> in the future is not fresh: such a file would otherwise count
+    /// as alive forever, so a wrong clock (or a forged file) never passes for a live trainer.</remarks>
+    public bool IsFresh(DateTimeOffset now) => StoppedTs is null && LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds && !IsInTheFuture(age);
+
+    /// <summary>The clock difference between the trainer's machine and a reader's that still counts as the same time.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(2);
+
+    /// <summary>Gets whether the last poll lies further in the future than <see cref="ClockSkew"/> (a wrong clock).</summary>
+    public bool LastPollInTheFuture(DateTimeOffset now) => LastPollAgeSeconds(now) is { } age && IsInTheFuture(age);
+
+    private static bool IsInTheFuture(double age) => age < -ClockSkew.TotalSeconds || double.IsNaN(age);
 
     /// <summary>Gets whether a control with this exact path is registered.</summary>
     public bool HasControl(string path) => Controls.Any(c => string.Equals(c.Path, path, StringComparison.Ordinal));
@@ -104,7 +114,7 @@ internal sealed class ControllerSnapshot
         byte[] bytes;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            using var stream = new FileStream(NativeFile.OpenRead(path), FileAccess.Read, bufferSize: 1);
             if (stream.Length > MaxBytes)
             {
                 problem = $"'{path}' is {stream.Length} bytes long, more than a controller file can be";

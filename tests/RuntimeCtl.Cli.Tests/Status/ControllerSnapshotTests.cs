@@ -76,13 +76,41 @@ public sealed class ControllerSnapshotTests : IDisposable
     public void TryRead_MinimalFile_HasDefaults()
     {
         _q.Create();
-        File.WriteAllText(_q.Controller, """{"last_poll_ts":1e300}""");
+        var now = DateTimeOffset.UtcNow;
+        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + Freshness.UnixSeconds(now).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
 
         Assert.False(controller.ListsControls);
         Assert.Empty(controller.Controls);
         Assert.Equal(0, controller.PollIntervalSeconds);
-        Assert.True(controller.IsFresh(DateTimeOffset.UtcNow));
+        Assert.True(controller.IsFresh(now));
+    }
+
+    [Theory]
+    [InlineData(1e300)]
+    [InlineData(60)]
+    public void IsFresh_LastPollInTheFuture_IsNotFreshAndSaysTheClockLooksWrong(double secondsAhead)
+    {
+        _q.Create();
+        var now = DateTimeOffset.UtcNow;
+        var ts = secondsAhead > 1e9 ? secondsAhead : Freshness.UnixSeconds(now) + secondsAhead;
+        File.WriteAllText(_q.Controller, "{\"pid\":1,\"last_poll_ts\":" + ts.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
+
+        var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
+
+        Assert.False(controller.IsFresh(now));
+        Assert.Contains("in the future", JsonOutput.DescribeTrainer(controller, now), StringComparison.Ordinal);
+        Assert.Contains("clock", JsonOutput.DescribeTrainer(controller, now), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IsFresh_LastPollASecondAhead_StillFresh()
+    {
+        _q.Create();
+        var now = DateTimeOffset.UtcNow;
+        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + (Freshness.UnixSeconds(now) + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
+
+        Assert.True(ControllerSnapshot.TryRead(_q.Controller, out _)!.IsFresh(now)); // two machines' clocks may differ a little
     }
 }

@@ -61,14 +61,20 @@ public sealed class KillRestartTests(Xunit.Abstractions.ITestOutputHelper output
         Assert.Equal(Senders * perSender, commands.Count);
         var ackIds = acks.Select(a => a.GetProperty("id").GetString()!).ToList();
         var lost = commands.Count - ackIds.Intersect(commands.Select(c => c.GetProperty("id").GetString()!)).Count();
-        output.WriteLine($"kill/restart: {commands.Count} commands, {kills} kills, {lost} lost, {ackIds.Count - ackIds.Distinct().Count()} acked twice");
+        // A kill that lands inside a control leaves its effect unknown: that command is acked failed, never run again.
+        var unknown = acks.Count(a => a.GetProperty("status").GetString() == "failed");
+        output.WriteLine($"kill/restart: {commands.Count} commands, {kills} kills, {lost} lost, {ackIds.Count - ackIds.Distinct().Count()} acked twice, {unknown} killed inside their control (acked failed, effect unknown)");
         Assert.Equal(ackIds.Count, ackIds.Distinct().Count()); // none twice
         Assert.Equal(0, lost);
         Assert.Equal(commands.Select(c => c.GetProperty("id").GetString()).Order(), ackIds.Order()); // none lost
-        Assert.All(acks, a => Assert.Equal("applied", a.GetProperty("status").GetString()));
+        Assert.All(acks, a => Assert.True(
+            a.GetProperty("status").GetString() == "applied" || a.GetProperty("error").GetString()!.Contains("its effect is unknown", StringComparison.Ordinal),
+            a.GetRawText()));
+        Assert.True(unknown <= kills, $"{unknown} commands acked 'effect unknown' after {kills} kills: at most one per kill");
+        var labelOf = commands.ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("kwargs").GetProperty("label").GetString()!);
         for (var s = 0; s < Senders; s++)
         {
-            var labels = acks.Select(a => a.GetProperty("kwargs").GetProperty("label").GetString()!).Where(l => l.StartsWith($"s{s}-", StringComparison.Ordinal)).ToList();
+            var labels = ackIds.Select(id => labelOf[id]).Where(l => l.StartsWith($"s{s}-", StringComparison.Ordinal)).ToList();
             Assert.Equal(Enumerable.Range(0, perSender).Select(i => $"s{s}-{i}"), labels); // per-sender order
         }
     }
