@@ -68,6 +68,7 @@ public sealed class QueueHardeningTests : IDisposable
     [InlineData("metrics.jsonl")]
     public void PollAndApply_SymlinkPlantedAtAFileTheTrainerWrites_IsNeverWrittenThrough(string name)
     {
+        Directory.CreateDirectory(_q.Root);
         var target = Path.Combine(_q.Root, "victim.txt");
         File.WriteAllText(target, "precious");
         using (var rt = Trainer.Create(_q.Dir))
@@ -87,6 +88,7 @@ public sealed class QueueHardeningTests : IDisposable
     [Fact]
     public void Enqueue_SymlinkPlantedAtTheLock_FailsAtOnceWithoutTouchingItsTarget()
     {
+        Directory.CreateDirectory(_q.Root);
         var target = Path.Combine(_q.Root, "victim.txt");
         File.WriteAllText(target, "precious");
         Directory.CreateDirectory(_q.Dir, OwnerOnly);
