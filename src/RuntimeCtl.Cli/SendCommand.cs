@@ -19,7 +19,7 @@ internal static class SendCommand
 
         // The ack comes after the command: whatever acks.jsonl holds now is older.
         var acksBefore = request.Wait ? AckFollower.LengthOf(queue.Acks) : 0;
-        var (id, line) = Enqueue(request.QueueDirectory, request.Path, request.Args, request.Kwargs, request.AtStep, request.AllowShared, context.Time);
+        var (id, line, alternateIds) = Enqueue(request.QueueDirectory, request.Path, request.Args, request.Kwargs, request.AtStep, request.AllowShared, context.Time);
         context.Stdout.WriteLine(line);
         context.Stdout.Flush();
         if (!request.Wait)
@@ -27,18 +27,44 @@ internal static class SendCommand
             return ExitCodes.Success;
         }
 
-        return AckWaiter.Wait(queue, new AckFollower(queue.Acks, id, acksBefore), request.Timeout, context);
+        return AckWaiter.Wait(queue, new AckFollower(queue.Acks, id, acksBefore, alternateIds), request.Timeout, context);
     }
 
     /// <summary>Appends one command with the library's bytes and lock (the write path of the CLI and the dashboard).</summary>
-    /// <returns>The command's id and its line as written, without the newline.</returns>
+    /// <returns>
+    /// The command's id, its line as written (without the newline), and the ids the trainer would give the line if it
+    /// took it for an invalid or over-long line (derived from its offset), so a waiter still finds its ack.
+    /// </returns>
     /// <exception cref="QueueConfigurationException">The queue directory is unsafe or cannot be written.</exception>
-    public static (string Id, string Line) Enqueue(string queueDirectory, string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep, bool allowShared, TimeProvider time)
+    /// <exception cref="UsageException">The trainer would reject the line as it is (a number that overflows, a line over its limit); nothing is sent.</exception>
+    public static (string Id, string Line, string[] AlternateIds) Enqueue(string queueDirectory, string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep, bool allowShared, TimeProvider time)
     {
         var id = Guid.NewGuid().ToString("D");
         var line = CommandSender.Serialize(id, time.GetUtcNow(), path, args, kwargs, atStep);
-        CommandSender.Append(queueDirectory, line, allowShared);
-        return (id, Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1)));
+        var body = line.AsMemory(0, line.Length - 1);
+
+        // The trainer's own checks, before anything is queued: what it would reject is refused here.
+        using (var parsed = CommandLine.Parse(0, body))
+        {
+            if ((parsed.Invalid ?? parsed.Refusal) is { } problem)
+            {
+                throw new UsageException($"the trainer would reject this command ({problem}). Nothing was sent.");
+            }
+        }
+
+        var limit = ControllerSnapshot.TryRead(new QueueDirectory(queueDirectory).Controller, out _)?.MaxLineBytes;
+        if (limit is { } max && body.Length > max)
+        {
+            throw new UsageException($"the command is {body.Length} bytes long, over the trainer's limit of {max} bytes per line (RuntimeControllerOptions.MaxLineBytes). Nothing was sent.");
+        }
+
+        var offset = CommandSender.Append(queueDirectory, line, allowShared);
+        var alternates = new[]
+        {
+            CommandLine.DerivedId(offset, body.Span),
+            CommandLine.Oversize(offset, offset + line.Length, (int)Math.Min(limit ?? int.MaxValue, int.MaxValue)).Id,
+        };
+        return (id, Encoding.UTF8.GetString(body.Span), alternates);
     }
 
     /// <summary>Why a path the running trainer does not know is refused, or <see langword="null"/> to send it.</summary>

@@ -225,4 +225,52 @@ public sealed partial class SendCommandTests : IDisposable
         Assert.Equal(5e-4, state.Lr, 12);
         Assert.Equal(["manual"], state.Ckpts);
     }
+
+    [Fact]
+    public void Run_ValueTheTrainerWouldReject_IsRefusedBeforeQueuing()
+    {
+        var result = InProcess.Run("-q", _q.Dir, "--force", "model.dropout.p", "1e999", "--wait", "--timeout", "1");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("the trainer would reject this command", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, result.Stdout);
+        Assert.False(File.Exists(_q.Commands) && new FileInfo(_q.Commands).Length > 0);
+    }
+
+    [Fact]
+    public void Run_LineOverTheLimitTheTrainerPublishes_IsRefusedBeforeQueuing()
+    {
+        using (var rt = new RuntimeController<TrainState>(new RuntimeControllerOptions { MaxLineBytes = 1024, OnDiagnostic = _ => { } }))
+        {
+            rt.Register("save_ckpt", (TrainState _) => { });
+            rt.Configure(_q.Dir);
+            rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+
+            var result = InProcess.Run("-q", _q.Dir, "save_ckpt", "--kwargs", "{\"label\":\"" + new string('x', 2000) + "\"}");
+
+            Assert.Equal(ExitCodes.Usage, result.ExitCode);
+            Assert.Contains("over the trainer's limit of 1024 bytes", result.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Run_LineOverTheTrainersLimitWithWait_FindsTheRejectionUnderTheTrainersGeneratedId()
+    {
+        using var rt = new RuntimeController<TrainState>(new RuntimeControllerOptions { MaxLineBytes = 1024, OnDiagnostic = _ => { } });
+        rt.Register("save_ckpt", (TrainState _) => { });
+        rt.Configure(_q.Dir);
+        File.Delete(_q.Controller); // a sender that does not know the trainer's limit
+
+        var send = Task.Run(() => InProcess.Run("-q", _q.Dir, "--force", "save_ckpt", "--kwargs", "{\"label\":\"" + new string('x', 2000) + "\"}", "--wait", "--timeout", "20"));
+        IReadOnlyList<Ack> acks = [];
+        for (var i = 0; i < 400 && acks.Count == 0; i++)
+        {
+            await Task.Delay(50);
+            acks = rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+        }
+
+        var result = await send;
+        Assert.Equal(ExitCodes.Rejected, result.ExitCode); // not a timeout: the rejection was matched to this sender
+        Assert.Contains("over the limit", result.StdoutLines[^1], StringComparison.Ordinal);
+    }
 }

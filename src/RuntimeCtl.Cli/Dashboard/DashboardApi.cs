@@ -289,7 +289,12 @@ internal sealed class DashboardApi
         string line;
         try
         {
-            (id, line) = SendCommand.Enqueue(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time);
+            (id, line, _) = SendCommand.Enqueue(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time);
+        }
+        catch (UsageException e)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
         }
         catch (QueueConfigurationException e)
         {

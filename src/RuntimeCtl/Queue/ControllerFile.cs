@@ -65,6 +65,7 @@ internal sealed class ControllerFile<TContext>
             }
 
             writer.WriteNumber("world_size"u8, _options.ProcessGroup.Size);
+            writer.WriteNumber("max_line_bytes"u8, _options.MaxLineBytes);
             writer.WriteStartArray("controls"u8);
             foreach (var control in _controls.Values)
             {

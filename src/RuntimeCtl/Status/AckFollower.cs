@@ -18,17 +18,21 @@ internal sealed class AckFollower
     private const int BlockSize = 64 * 1024;
 
     private readonly string _path;
-    private readonly string _id;
-    private readonly byte[] _idJson;
+    private readonly string[] _ids;
+    private readonly byte[][] _idJson;
     private long _offset;
 
     /// <summary>Follows <paramref name="path"/> from <paramref name="offset"/> (its length before the command was sent) for the ack of <paramref name="id"/>.</summary>
-    public AckFollower(string path, string id, long offset)
+    /// <param name="path">The acks file.</param>
+    /// <param name="id">The command's id.</param>
+    /// <param name="offset">Where to start looking.</param>
+    /// <param name="alternateIds">Other ids the trainer may ack the same line under (generated for a line it cannot read).</param>
+    public AckFollower(string path, string id, long offset, IReadOnlyList<string>? alternateIds = null)
     {
         _path = path;
-        _id = id;
+        _ids = [id, .. alternateIds ?? []];
         _offset = offset;
-        _idJson = JsonEncodedText.Encode(id, JsonFormat.WriterOptions.Encoder).EncodedUtf8Bytes.ToArray();
+        _idJson = [.. _ids.Select(i => JsonEncodedText.Encode(i, JsonFormat.WriterOptions.Encoder).EncodedUtf8Bytes.ToArray())];
     }
 
     /// <summary>Gets the offset up to which every complete line has been looked at.</summary>
@@ -140,7 +144,13 @@ internal sealed class AckFollower
 
     private FoundAck? Match(ReadOnlySpan<byte> line)
     {
-        if (line.IndexOf(_idJson) < 0)
+        var candidate = false;
+        foreach (var idJson in _idJson)
+        {
+            candidate |= line.IndexOf(idJson) >= 0;
+        }
+
+        if (!candidate)
         {
             return null;
         }
@@ -153,7 +163,7 @@ internal sealed class AckFollower
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("id"u8, out var id)
                 || id.ValueKind != JsonValueKind.String
-                || !id.ValueEquals(_id))
+                || !_ids.Any(id.ValueEquals))
             {
                 return null;
             }

@@ -31,6 +31,7 @@ internal sealed class ControllerSnapshot
         PollIntervalSeconds = Double(root, "poll_interval_s") is { } interval && double.IsFinite(interval) && interval >= 0 ? interval : 0;
         Step = Int64(root, "step");
         WorldSize = Int64(root, "world_size");
+        MaxLineBytes = Int64(root, "max_line_bytes");
         CommandsLines = Int64(root, "commands_lines");
         CommandsBytes = Int64(root, "commands_bytes");
         AcksLines = Int64(root, "acks_lines");
@@ -69,6 +70,9 @@ internal sealed class ControllerSnapshot
 
     /// <summary>Gets the number of ranks.</summary>
     public long? WorldSize { get; }
+
+    /// <summary>Gets the longest command line the trainer accepts, when it says.</summary>
+    public long? MaxLineBytes { get; }
 
     /// <summary>Gets the number of lines of <c>commands.jsonl</c> before <see cref="CommandsBytes"/>.</summary>
     public long? CommandsLines { get; }

@@ -136,6 +136,8 @@ public sealed class DashboardApiTests : IAsyncLifetime, IDisposable
     [InlineData("""{"path":"p","at_step":-1}""")]
     [InlineData("""{"path":"p","atstep":3}""")]
     [InlineData("""{"path":""")]
+    [InlineData("""{"path":"p","args":[1e999]}""")]
+    [InlineData("""{"path":"p","args":[-1e400]}""")]
     public async Task Post_BadBody_Is400AndSendsNothing(string body)
     {
         using var response = await _server.Http.SendAsync(_server.Request(HttpMethod.Post, "/api/commands", body));
