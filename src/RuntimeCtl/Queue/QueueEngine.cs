@@ -17,8 +17,6 @@ internal sealed class Slot(CommandLine line, string? refusal, long linesBefore)
     public long AcksOffset { get; set; }
 }
 
-/// <summary>A command held back until its <c>at_step</c>.</summary>
-internal sealed record HeldCommand(CommandLine Line, long LineEnd, long LinesBefore, long AcksOffset);
 
 /// <summary>
 /// Rank 0's side of the queue: reads new complete lines, decides what is refused, held or dispatched, writes
@@ -36,7 +34,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private readonly CommandReader _reader;
     private readonly AckWriter _acks;
     private readonly LineBatch _batch;
-    private readonly List<HeldCommand> _held = [];
+    private readonly HeldCommands _held = new();
     private readonly List<Slot> _slots = [];
     private readonly List<Slot> _deferred = [];
     private readonly WriteAheadJournal _journal;
@@ -305,10 +303,15 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
                 if (step < atStep)
                 {
-                    // Held lines must outlive the batch buffer: parse a copy.
-                    var copy = CommandLine.Parse(raw.Offset, bytes.ToArray());
-                    line.Dispose();
-                    _held.Add(new HeldCommand(copy, raw.End, _consumedLines - 1, _acks.Length));
+                    // Held lines must outlive the batch buffer: their bytes are copied, and parsed again when due.
+                    if (_held.TryAdd(line, bytes, _consumedLines - 1, _acks.Length))
+                    {
+                        line.Dispose();
+                        continue;
+                    }
+
+                    slots.Add(new Slot(line, HeldCommands.Full(atStep), _consumedLines - 1));
+                    _state.MarkAcked(line.Id);
                     continue;
                 }
             }
@@ -577,11 +580,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
         _journal.Dispose();
         _controllerFile.Write(_lastStep, _lastInterval, _acks, _consumedLines, _reader.Position, Report, stopped: true, synchronous: true);
-        foreach (var held in _held)
-        {
-            held.Line.Dispose();
-        }
-
+        _held.Clear();
         _reader.Dispose();
         _acks.Dispose();
         _queue.Dispose();
@@ -602,53 +601,28 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
     private void ReleaseHeld(long? step, List<Slot> slots, int max)
     {
-        if (_held.Count == 0 || step is null)
+        if (step is { } now && _held.Count > 0)
         {
-            return;
-        }
-
-        for (var i = 0; i < _held.Count && slots.Count < max;)
-        {
-            if (_held[i].Line.AtStep <= step)
-            {
-                slots.Add(new Slot(_held[i].Line, null, _held[i].LinesBefore));
-                _state.MarkAcked(_held[i].Line.Id);
-                _held.RemoveAt(i);
-            }
-            else
-            {
-                i++;
-            }
+            _held.Release(now, slots, max, _state.MarkAcked);
         }
     }
 
-    private bool IsHeld(string id)
-    {
-        foreach (var held in _held)
-        {
-            if (string.Equals(held.Line.Id, id, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool IsHeld(string id) => _held.Contains(id);
 
     private void SaveCursor()
     {
         // Held and deferred commands were read but not applied: the cursor stays at the first of them.
-        if (_deferred.Count > 0 && (_held.Count == 0 || _deferred[0].Line.Offset < _held[0].Line.Offset))
+        var held = _held.First;
+        if (_deferred.Count > 0 && (held is null || _deferred[0].Line.Offset < held.Value.Offset))
         {
             var first = _deferred[0];
             _state.Offset = first.Line.Offset;
             _state.LinesBeforeOffset = first.LinesBefore;
             _state.AcksOffset = first.AcksOffset;
         }
-        else if (_held.Count > 0)
+        else if (held is { } first)
         {
-            var first = _held[0];
-            _state.Offset = first.Line.Offset;
+            _state.Offset = first.Offset;
             _state.LinesBeforeOffset = first.LinesBefore;
             _state.AcksOffset = first.AcksOffset;
         }
@@ -746,11 +720,6 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private void RestartFromTop()
     {
         Report(new RuntimeDiagnostic("commands-replaced", $"'{_queue.Commands}' was truncated or replaced; reading it from the start and skipping ids that already have acks."));
-        foreach (var held in _held)
-        {
-            held.Line.Dispose();
-        }
-
         _held.Clear();
         foreach (var slot in _deferred)
         {
