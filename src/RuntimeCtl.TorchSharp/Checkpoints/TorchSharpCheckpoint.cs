@@ -54,7 +54,15 @@ public static class TorchSharpCheckpoint
         var parent = Path.GetDirectoryName(target) ?? throw new IOException($"Cannot save a checkpoint into the root directory '{target}'. Choose a subdirectory.");
         var name = Path.GetFileName(target);
         var staging = Path.Combine(parent, $".{name}.saving-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(staging);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(staging);
+        }
+        else
+        {
+            Directory.CreateDirectory(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); // owner-only, as the queue
+        }
+
         try
         {
             var modelPath = Path.Combine(staging, ModelFileName);

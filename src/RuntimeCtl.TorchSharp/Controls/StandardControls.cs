@@ -29,6 +29,7 @@ internal sealed class StandardControls
 
     private readonly TorchSharpLoop _loop;
     private readonly string? _checkpointRoot;
+    private readonly string[] _allowedLoadRoots;
     private readonly Func<string?> _queueDirectory;
     private readonly Func<long> _commandPosition;
     private readonly Func<int> _rank;
@@ -37,6 +38,7 @@ internal sealed class StandardControls
     {
         _loop = loop;
         _checkpointRoot = options.CheckpointRoot;
+        _allowedLoadRoots = [.. options.AllowedLoadRoots];
         _queueDirectory = queueDirectory;
         _commandPosition = commandPosition;
         _rank = rank;
@@ -250,6 +252,8 @@ internal sealed class StandardControls
             Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
+        CheckpointTrust.Check(root); // a root another user can write could swap what we save for their own
+
         var step = _loop.Step;
         var directory = Path.Combine(root, label ?? string.Create(CultureInfo.InvariantCulture, $"step-{step}"));
         _loop.AddSaved(TorchSharpCheckpoint.Save(directory, _loop.Model, _loop.Optimizer, step, _commandPosition()));
@@ -257,7 +261,23 @@ internal sealed class StandardControls
 
     public void Load(LoadCheckpointArguments arguments)
     {
-        var directory = arguments.Path ?? Path.Combine(CheckpointRoot(), arguments.Label!);
+        var root = CheckpointRoot();
+        var directory = Path.GetFullPath(arguments.Path ?? Path.Combine(root, arguments.Label!));
+        if (!_allowedLoadRoots.Prepend(root).Any(r => IsUnder(directory, r)))
+        {
+            throw Refused($"{LoadCheckpoint}: '{directory}' is outside the checkpoint root '{root}'; only checkpoints this job saved can be loaded (the program can allow more roots with TorchSharpControlsOptions.AllowedLoadRoots)");
+        }
+
+        if (Directory.Exists(directory))
+        {
+            if (IsUnder(directory, root))
+            {
+                CheckpointTrust.Check(root);
+            }
+
+            CheckpointTrust.Check(directory);
+        }
+
         var info = TorchSharpCheckpoint.Load(directory, _loop.Model, _loop.Optimizer);
         _loop.Step = info.Step;
         _loop.LoadedCheckpoint = info;
@@ -304,6 +324,12 @@ internal sealed class StandardControls
     public object? PausedValue() => _loop.IsPaused;
 
     public object? StopValue() => _loop.StopRequested;
+
+    private static bool IsUnder(string directory, string root)
+    {
+        var prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        return directory.StartsWith(prefix, StringComparison.Ordinal) && !directory[prefix.Length..].Split(Path.DirectorySeparatorChar).Contains("..");
+    }
 
     private string CheckpointRoot() =>
         _checkpointRoot

@@ -16,6 +16,13 @@ public sealed class TorchSharpControlsOptions
     public string? CheckpointRoot { get; set; }
 
     /// <summary>
+    /// Gets or sets the directories besides the checkpoint root from which <c>load_ckpt</c> may load a checkpoint given
+    /// by absolute <c>path</c>. Whoever can send commands can otherwise only load what this job saved.
+    /// </summary>
+    /// <value>The default is empty: loads only from the checkpoint root.</value>
+    public IList<string> AllowedLoadRoots { get; set; } = [];
+
+    /// <summary>
     /// Gets or sets how often <see cref="TorchSharpLoop.WaitWhilePaused{TContext}"/> polls the queue while the loop is paused,
     /// which bounds how long a <c>train.resume</c> or <c>train.stop</c> waits to be applied.
     /// </summary>
@@ -52,6 +59,19 @@ public sealed class TorchSharpControlsOptions
             problems.Add("TimeProvider must not be null; use TimeProvider.System.");
         }
 
+        var allowed = new List<string>();
+        foreach (var extra in AllowedLoadRoots ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(extra) || !Path.IsPathFullyQualified(extra))
+            {
+                problems.Add($"AllowedLoadRoots must hold absolute directories, got '{extra}'.");
+            }
+            else
+            {
+                allowed.Add(Path.GetFullPath(extra));
+            }
+        }
+
         if (problems.Count > 0)
         {
             throw new ArgumentException("Invalid TorchSharpControlsOptions: " + string.Join(" ", problems));
@@ -60,6 +80,7 @@ public sealed class TorchSharpControlsOptions
         return new TorchSharpControlsOptions
         {
             CheckpointRoot = root,
+            AllowedLoadRoots = allowed,
             PausePollInterval = PausePollInterval,
             TimeProvider = TimeProvider!,
         };

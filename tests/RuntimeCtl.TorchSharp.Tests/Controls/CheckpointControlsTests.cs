@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace RuntimeCtl.TorchSharp.Tests.Controls;
 
 /// <summary><c>save_ckpt</c>, <c>load_ckpt</c> and <c>train.stop</c> with a save, through a real controller and queue directory.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class CheckpointControlsTests
 {
     [Fact]
@@ -90,12 +91,13 @@ public sealed class CheckpointControlsTests
     }
 
     [Fact]
-    public void LoadCkpt_AbsolutePath_Loads()
+    public void LoadCkpt_AbsolutePathUnderTheCheckpointRoot_Loads()
     {
         using var steered = new SteeredLoop();
         using var scope = NewDisposeScope();
         steered.Train();
-        var directory = steered.Combine("elsewhere");
+        Directory.CreateDirectory(steered.CheckpointRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var directory = Path.Combine(steered.CheckpointRoot, "by-path");
         TorchSharpCheckpoint.Save(directory, steered.Model, steered.Optimizer, step: 1, appliedCommandPosition: 0);
         var weights = TorchAssert.Snapshot(steered.Model.state_dict().Values);
         steered.Train();
