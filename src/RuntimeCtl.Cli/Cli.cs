@@ -26,10 +26,11 @@ internal static class Cli
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
 
-        var context = new CliContext(stdout, stderr, stdoutIsTerminal, TimeProvider.System, cancellationToken);
+        Func<string, string?> variables = name => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name);
+        var context = new CliContext(stdout, stderr, stdoutIsTerminal, TimeProvider.System, cancellationToken) { Environment = variables };
         try
         {
-            var request = grammar.Bind(parse, name => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name));
+            var request = grammar.Bind(parse, variables);
             return request switch
             {
                 StatusRequest { Follow: true } follow => FollowCommand.Run(follow, context),
@@ -73,4 +74,7 @@ internal sealed record CliContext(TextWriter Stdout, TextWriter Stderr, bool Std
 {
     /// <summary>Writes one line on stderr, prefixed with the program's name.</summary>
     public void Note(string message) => Stderr.WriteLine("runtimectl: " + message);
+
+    /// <summary>Gets the environment variables the command sees (the process's, or a test's).</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 }

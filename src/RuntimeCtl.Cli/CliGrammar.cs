@@ -131,6 +131,12 @@ internal sealed class CliGrammar
         Description = "With serve: allow --host to be an address other machines can reach.",
     };
 
+    private readonly Option<bool> _open = new("--open")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With serve: open the page in a browser ($BROWSER, else xdg-open) without putting the token on its command line.",
+    };
+
     private readonly VersionOption _version = new();
 
     private readonly Command _root;
@@ -143,7 +149,7 @@ internal sealed class CliGrammar
         // is 'runtimectl' even when it runs inside another process (the tests).
         _root = new Command("runtimectl", Description)
         {
-            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote,
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open,
             new HelpOption(),
             _version,
         };
@@ -176,23 +182,23 @@ internal sealed class CliGrammar
         var isReport = words.Length == 1 && words[0] is "status" or "controls" or "serve";
         if (isReport && words[0] == "status")
         {
-            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote);
+            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote, _open);
             return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow), Given(parse, _allowNetworkFs));
         }
 
         if (isReport && words[0] == "serve")
         {
             Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _allowNetworkFs);
-            return new ServeRequest(queue, Host(parse), Port(parse), Given(parse, _allowShared));
+            return new ServeRequest(queue, Host(parse), Port(parse), Given(parse, _allowShared), Given(parse, _open));
         }
 
         if (isReport)
         {
-            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs);
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open);
             return new ControlsRequest(queue, Given(parse, _json));
         }
 
-        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs);
+        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open);
         var path = words[0];
         if (string.IsNullOrWhiteSpace(path))
         {

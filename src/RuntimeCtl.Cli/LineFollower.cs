@@ -13,6 +13,7 @@ internal sealed class LineFollower
 
     private readonly string _path;
     private long _offset;
+    private bool _skipping;
 
     /// <summary>Follows <paramref name="path"/> from <paramref name="offset"/>.</summary>
     public LineFollower(string path, long offset)
@@ -40,26 +41,54 @@ internal sealed class LineFollower
                 _offset = 0;
             }
 
+            // Blocks grow until they hold a whole line (up to MaxLineBytes), so a long line never stalls the stream.
+            var size = 256 * 1024;
             while (_offset < length)
             {
-                var size = (int)Math.Min(length - _offset, 256 * 1024);
-                var block = new byte[size];
+                var block = new byte[(int)Math.Min(length - _offset, size)];
                 var read = RandomAccess.Read(handle, block, _offset);
+                if (read <= 0)
+                {
+                    break;
+                }
+
                 var last = Array.LastIndexOf(block, (byte)'\n', read - 1);
                 if (last < 0)
                 {
-                    if (read >= MaxLineBytes)
+                    if (read < block.Length || _offset + read >= length)
                     {
-                        // A line too long to be real: skip what there is of it.
+                        if (_skipping || read > MaxLineBytes)
+                        {
+                            _skipping = true; // a line too long to be real: skip it to its end
+                            _offset += read;
+                        }
+
+                        break; // a line still being written
+                    }
+
+                    if (_skipping || size > MaxLineBytes)
+                    {
+                        _skipping = true;
                         _offset += read;
                         continue;
                     }
 
-                    break;
+                    size *= 2;
+                    continue;
                 }
 
-                foreach (var line in Encoding.UTF8.GetString(block, 0, last).Split('\n'))
+                var text = Encoding.UTF8.GetString(block, 0, last);
+                var first = true;
+                foreach (var line in text.Split('\n'))
                 {
+                    if (first && _skipping)
+                    {
+                        first = false;
+                        _skipping = false; // the end of the line that was too long
+                        continue;
+                    }
+
+                    first = false;
                     if (!string.IsNullOrWhiteSpace(line))
                     {
                         lines.Add(line.TrimEnd('\r'));

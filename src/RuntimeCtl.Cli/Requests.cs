@@ -39,7 +39,8 @@ internal sealed record StatusRequest(string QueueDirectory, int Last, bool Json,
 /// <param name="Host">The address to listen on (loopback unless <c>--allow-remote</c> was given).</param>
 /// <param name="Port">The TCP port; 0 picks a free one.</param>
 /// <param name="AllowShared">Whether commands may be sent to a group-writable queue directory.</param>
-internal sealed record ServeRequest(string QueueDirectory, System.Net.IPAddress Host, int Port, bool AllowShared) : CliRequest(QueueDirectory);
+/// <param name="Open">Whether to open the page in a browser through a 0600 redirect file (the token never in a command line).</param>
+internal sealed record ServeRequest(string QueueDirectory, System.Net.IPAddress Host, int Port, bool AllowShared, bool Open = false) : CliRequest(QueueDirectory);
 
 /// <summary>Show the trainer's registered controls.</summary>
 internal sealed record ControlsRequest(string QueueDirectory, bool Json) : CliRequest(QueueDirectory);

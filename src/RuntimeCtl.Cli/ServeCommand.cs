@@ -34,6 +34,11 @@ internal static class ServeCommand
             context.Stdout.WriteLine(server.Url.ToString());
             context.Stdout.Flush();
             context.Stderr.WriteLine("runtimectl: serving the dashboard of '" + Path.GetFullPath(request.QueueDirectory) + "'; open the URL above (it holds the access token). Ctrl-C stops.");
+            if (request.Open)
+            {
+                OpenBrowser(server.Url, context);
+            }
+
             context.CancellationToken.WaitHandle.WaitOne();
         }
         finally
@@ -42,5 +47,40 @@ internal static class ServeCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Opens the page as Jupyter does: a redirect file readable only by this user, handed to the browser by path, so
+    /// the token is never in a process's arguments (<c>/proc/*/cmdline</c> is readable by every user).
+    /// </summary>
+    private static void OpenBrowser(Uri url, CliContext context)
+    {
+        var folder = Directory.CreateTempSubdirectory("runtimectl-open-");
+        var file = Path.Combine(folder.FullName, "dashboard.html");
+        var target = System.Net.WebUtility.HtmlEncode(url.ToString());
+        var html = $"<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={target}\"><title>runtimectl</title><a href=\"{target}\">Open the dashboard</a>";
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(file, options))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(html));
+        }
+
+        var browser = context.Environment("BROWSER") is { Length: > 0 } chosen ? chosen.Split(':')[0] : "xdg-open";
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo(browser) { UseShellExecute = false };
+            info.ArgumentList.Add(new Uri(file).AbsoluteUri);
+            using var _ = System.Diagnostics.Process.Start(info);
+            context.Stderr.WriteLine($"runtimectl: opened {file} with {browser}.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            context.Note($"cannot start a browser ('{browser}': {e.Message}); open {file} or the URL above yourself.");
+        }
     }
 }

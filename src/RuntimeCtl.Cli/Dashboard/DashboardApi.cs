@@ -40,30 +40,55 @@ internal sealed class DashboardApi
     private readonly TimeProvider _time;
     private readonly byte[] _page;
 
-    public DashboardApi(string queueDirectory, string token, bool allowShared, TimeProvider time)
+    /// <summary>The most event streams open at once; one more gets 503.</summary>
+    public const int MaxStreams = 32;
+
+    private readonly string _cookieName;
+    private readonly HashSet<string> _hosts;
+    private readonly DashboardEvents _events;
+
+    /// <param name="queueDirectory">The queue directory served.</param>
+    /// <param name="token">The access token.</param>
+    /// <param name="allowShared">Whether commands may be sent to a group-writable queue directory.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="listen">The address and port the server listens on: the only ones a request's Host may name, with the loopback names.</param>
+    public DashboardApi(string queueDirectory, string token, bool allowShared, TimeProvider time, System.Net.IPEndPoint listen)
     {
         _queueDirectory = queueDirectory;
         _queue = new QueueDirectory(queueDirectory);
         _token = Encoding.UTF8.GetBytes(token);
         _allowShared = allowShared;
         _time = time;
-        _page = Page();
+        _page = Page(token);
+        _cookieName = "runtimectl_" + listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture); // cookies are per host, not per port
+        var port = ":" + listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var address = listen.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{listen.Address}]" : listen.Address.ToString();
+        _hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { address + port };
+        if (System.Net.IPAddress.IsLoopback(listen.Address))
+        {
+            _hosts.UnionWith(["localhost" + port, "127.0.0.1" + port, "[::1]" + port]);
+        }
+
+        _events = new DashboardEvents(_queue, this, MaxStreams);
     }
 
-    public void Map(WebApplication app)
+    /// <summary>Gets the event streams (for tests).</summary>
+    internal DashboardEvents Events => _events;
+
+    /// <summary>Maps the routes to the API that <paramref name="api"/> returns (known once the server listens); <see cref="Guard"/> runs first.</summary>
+    public static void MapRoutes(WebApplication app, Func<DashboardApi> api)
     {
-        app.Use(Guard);
-        app.MapGet("/", (RequestDelegate)ServePage);
-        app.MapGet("/api/state", (RequestDelegate)GetState);
-        app.MapGet("/api/acks", (RequestDelegate)(c => GetTail(c, _queue.Acks, "acks")));
-        app.MapGet("/api/commands", (RequestDelegate)(c => GetTail(c, _queue.Commands, "commands")));
-        app.MapGet("/api/metrics", (RequestDelegate)GetMetrics);
-        app.MapGet("/api/events", (RequestDelegate)new DashboardEvents(_queue, this).Stream);
-        app.MapPost("/api/commands", (RequestDelegate)PostCommand);
+        app.MapGet("/", (RequestDelegate)(c => api().ServePage(c)));
+        app.MapGet("/api/state", (RequestDelegate)(c => api().GetState(c)));
+        app.MapGet("/api/acks", (RequestDelegate)(c => GetTail(c, api()._queue.Acks, "acks")));
+        app.MapGet("/api/commands", (RequestDelegate)(c => GetTail(c, api()._queue.Commands, "commands")));
+        app.MapGet("/api/metrics", (RequestDelegate)(c => api().GetMetrics(c)));
+        app.MapGet("/api/events", (RequestDelegate)(c => api()._events.Stream(c)));
+        app.MapPost("/api/commands", (RequestDelegate)(c => api().PostCommand(c)));
     }
 
-    /// <summary>Refuses requests without the token (401) and cross-origin changes (403); sets headers that keep the page to itself.</summary>
-    private async Task Guard(HttpContext context, Func<Task> next)
+    /// <summary>Refuses a foreign Host (421), requests without the token (401) and cross-origin changes (403); sets headers that keep the page to itself.</summary>
+    public async Task Guard(HttpContext context, Func<Task> next)
     {
         var headers = context.Response.Headers;
         headers.CacheControl = "no-store";
@@ -72,7 +97,24 @@ internal sealed class DashboardApi
         headers.XFrameOptions = "DENY";
 
         var request = context.Request;
+
+        // DNS rebinding: a page of another site that resolves its name to 127.0.0.1 sends its own Host. Only ours pass.
+        if (!_hosts.Contains(request.Host.Value ?? string.Empty))
+        {
+            await Error(context, StatusCodes.Status421MisdirectedRequest, $"this server answers to {string.Join(", ", _hosts.Order(StringComparer.Ordinal))} only, not to the host '{request.Host}'.").ConfigureAwait(false);
+            return;
+        }
+
         var readOnly = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+        if (readOnly && request.Path == "/" && request.Query.TryGetValue("token", out var queryToken) && queryToken.Count == 1 && Matches(queryToken.ToString()))
+        {
+            // The printed URL's token is exchanged for a cookie and dropped from the address (and so from the history).
+            context.Response.Cookies.Append(_cookieName, queryToken.ToString(), new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", IsEssential = true });
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            headers.Location = "/";
+            return;
+        }
+
         if (!HasToken(request, readOnly))
         {
             headers.WWWAuthenticate = "Bearer";
@@ -101,7 +143,10 @@ internal sealed class DashboardApi
             return true;
         }
 
-        return allowQuery && request.Query.TryGetValue("token", out var token) && token.Count == 1 && Matches(token.ToString());
+        // Reads also accept the token in the URL (scripts) or the cookie (the page); changes need the header.
+        return allowQuery
+            && ((request.Query.TryGetValue("token", out var token) && token.Count == 1 && Matches(token.ToString()))
+                || (request.Cookies.TryGetValue(_cookieName, out var cookie) && Matches(cookie)));
     }
 
     private bool Matches(ReadOnlySpan<char> candidate)
@@ -411,13 +456,12 @@ internal sealed class DashboardApi
             writer.WriteEndObject();
         });
 
-    private static byte[] Page()
+    private static byte[] Page(string token)
     {
         using var stream = typeof(DashboardApi).Assembly.GetManifestResourceStream("RuntimeCtl.Cli.Dashboard.dashboard.html")
             ?? throw new InvalidOperationException("The dashboard page is missing from the assembly's resources.");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return Encoding.UTF8.GetBytes(reader.ReadToEnd().Replace("%%RUNTIMECTL_TOKEN%%", token, StringComparison.Ordinal)); // base64url: safe in an attribute
     }
 
     /// <summary>The body of <c>POST /api/commands</c>, checked.</summary>

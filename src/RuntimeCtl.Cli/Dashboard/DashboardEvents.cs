@@ -8,27 +8,125 @@ namespace RuntimeCtl.Cli.Dashboard;
 /// poll as a fallback): <c>command</c>, <c>ack</c> and <c>metric</c> carry each new line as written; <c>state</c>
 /// carries <c>/api/state</c> again when <c>controller.json</c> changed (at most twice a second).
 /// </summary>
-internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api)
+/// <remarks>
+/// All streams share one file watcher (inotify instances are few: 128 per user by default); it is created with the
+/// first stream and dropped with the last. At most <c>maxStreams</c> are open at once; one more gets 503.
+/// </remarks>
+internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api, int maxStreams)
 {
     private static readonly TimeSpan Fallback = TimeSpan.FromSeconds(1);
+    private readonly Lock _lock = new();
+    private readonly List<SemaphoreSlim> _listeners = [];
+    private FileSystemWatcher? _watcher;
+
+    /// <summary>Gets the number of open streams.</summary>
+    public int Streams
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _listeners.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets whether the shared watcher exists (for tests).</summary>
+    public bool Watching
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _watcher is not null;
+            }
+        }
+    }
     private static readonly TimeSpan StateEvery = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
     public async Task Stream(HttpContext context)
     {
         var response = context.Response;
+        using var changed = new SemaphoreSlim(0);
+        if (!Subscribe(changed))
+        {
+            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            response.Headers.RetryAfter = "10";
+            await response.WriteAsync($"{{\"error\":\"{maxStreams} event streams are open already; close a dashboard tab.\"}}", context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await StreamTo(context, changed).ConfigureAwait(false);
+        }
+        finally
+        {
+            Unsubscribe(changed);
+        }
+    }
+
+    /// <summary>Frames one line as an event: every line break of any kind (<c>\r\n</c>, <c>\r</c>, <c>\n</c>) starts another <c>data:</c> line, so no byte of a line can end the event or forge another.</summary>
+    internal static void Append(StringBuilder text, string name, string line)
+    {
+        text.Append("event: ").Append(name).Append('\n');
+        foreach (var part in line.Split(["\r\n", "\r", "\n"], StringSplitOptions.None))
+        {
+            text.Append("data: ").Append(part).Append('\n');
+        }
+
+        text.Append('\n');
+    }
+
+    private bool Subscribe(SemaphoreSlim changed)
+    {
+        lock (_lock)
+        {
+            if (_listeners.Count >= maxStreams)
+            {
+                return false;
+            }
+
+            _listeners.Add(changed);
+            _watcher ??= QueueWatcher.TryWatch(queue.Path, "*", Notify);
+            return true;
+        }
+    }
+
+    private void Unsubscribe(SemaphoreSlim changed)
+    {
+        lock (_lock)
+        {
+            _listeners.Remove(changed);
+            if (_listeners.Count == 0)
+            {
+                _watcher?.Dispose();
+                _watcher = null;
+            }
+        }
+    }
+
+    private void Notify()
+    {
+        lock (_lock)
+        {
+            foreach (var listener in _listeners)
+            {
+                if (listener.CurrentCount == 0)
+                {
+                    listener.Release();
+                }
+            }
+        }
+    }
+
+    private async Task StreamTo(HttpContext context, SemaphoreSlim changed)
+    {
+        var response = context.Response;
         response.ContentType = "text/event-stream";
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
         var aborted = context.RequestAborted;
-
-        using var changed = new SemaphoreSlim(0);
-        using var watcher = QueueWatcher.TryWatch(queue.Path, "*", () =>
-        {
-            if (changed.CurrentCount == 0)
-            {
-                changed.Release();
-            }
-        });
         var commands = LineFollower.FromEnd(queue.Commands);
         var acks = LineFollower.FromEnd(queue.Acks);
         var metrics = LineFollower.FromEnd(Path.Combine(queue.Path, MetricsWriter.FileName));
@@ -80,8 +178,7 @@ internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api)
     {
         foreach (var line in lines)
         {
-            // A queue line is JSON on one line: it cannot break the event framing.
-            text.Append("event: ").Append(name).Append("\ndata: ").Append(line).Append("\n\n");
+            Append(text, name, line);
         }
     }
 

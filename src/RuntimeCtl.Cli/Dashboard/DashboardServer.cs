@@ -18,12 +18,16 @@ internal sealed class DashboardServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private DashboardServer(WebApplication app, Uri baseAddress, string token)
+    private DashboardServer(WebApplication app, Uri baseAddress, string token, DashboardApi api)
     {
         _app = app;
+        Api = api;
         BaseAddress = baseAddress;
         Token = token;
     }
+
+    /// <summary>Gets the API behind the server.</summary>
+    internal DashboardApi Api { get; }
 
     /// <summary>Gets the address the server listens on, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseAddress { get; }
@@ -44,12 +48,21 @@ internal sealed class DashboardServer : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
 
+        // Only the CLI's options decide where it listens: no Kestrel endpoints from the environment
+        // (Kestrel__Endpoints__*, ASPNETCORE_URLS) or an appsettings.json beside the binary.
+        builder.Configuration.Sources.Clear();
+        if (host.IsIPv4MappedToIPv6)
+        {
+            host = host.MapToIPv4(); // ::ffff:127.0.0.1 is 127.0.0.1
+        }
+
         // The server's own logs would mix with the URL on stdout; errors surface as HTTP 500s instead.
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = DashboardApi.MaxBodyBytes;
+            kestrel.Limits.MaxConcurrentConnections = MaxConnections;
             kestrel.Listen(host, port);
         });
 
@@ -57,14 +70,28 @@ internal sealed class DashboardServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, CallerLifetime>();
 
         var token = Base64UrlToken();
-        var api = new DashboardApi(Path.GetFullPath(queueDirectory), token, allowShared, time);
         var app = builder.Build();
-        api.Map(app);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        // The port is known once Kestrel listens; the API (which checks each request's Host against it) is mapped
+        // before, and learns the address through this holder.
+        var bound = new BoundAddress();
+        app.Use((context, next) => bound.Api!.Guard(context, next));
+        DashboardApi.MapRoutes(app, () => bound.Api!);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new IOException(e.Message, e);
+        }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("Kestrel started without an address.");
-        return new DashboardServer(app, new Uri(address.TrimEnd('/') + "/"), token);
+        var uri = new Uri(address.TrimEnd('/') + "/");
+        bound.Api = new DashboardApi(Path.GetFullPath(queueDirectory), token, allowShared, time, new IPEndPoint(host, uri.Port));
+        return new DashboardServer(app, uri, token, bound.Api);
     }
 
     /// <summary>Stops the server; open event streams end.</summary>
@@ -75,7 +102,15 @@ internal sealed class DashboardServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>The most connections served at once.</summary>
+    public const int MaxConnections = 64;
+
     private static string Base64UrlToken() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
+
+    private sealed class BoundAddress
+    {
+        public DashboardApi? Api { get; set; }
+    }
 
     private sealed class CallerLifetime : IHostLifetime
     {
