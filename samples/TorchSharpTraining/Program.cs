@@ -111,7 +111,7 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
 
 reporter.Finish();
 var pollMicroseconds = polls > 0 ? pollTicks * 1e6 / Stopwatch.Frequency / polls : (double?)null;
-Console.WriteLine(Summary(loop, reporter, loss, trainer.LearningRate, pollMicroseconds, stoppedBySignal: interrupt.IsCancellationRequested));
+Console.WriteLine(Summary(loop, reporter, loss, trainer.LearningRate, pollMicroseconds, stoppedBySignal: interrupt.IsCancellationRequested, ParametersSha256(trainer.Model)));
 return 0;
 
 static string Describe(Ack ack)
@@ -125,7 +125,22 @@ static string Describe(Ack ack)
 static string Json(JsonElement? value) =>
     value is { } v && (v.ValueKind == JsonValueKind.Array ? v.GetArrayLength() > 0 : v.EnumerateObject().Any()) ? " " + v.GetRawText() : string.Empty;
 
-static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double loss, double learningRate, double? pollMicroseconds, bool stoppedBySignal)
+// SHA-256 over the model's parameters in registration order, as raw bytes: two runs end with the same hash only if
+// they end with bit-identical weights (the check of 'runtimectl replay').
+static string ParametersSha256(torch.nn.Module model)
+{
+    using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+    foreach (var (name, parameter) in model.named_parameters())
+    {
+        hash.AppendData(Encoding.UTF8.GetBytes(name));
+        using var cpu = parameter.detach().cpu().contiguous();
+        hash.AppendData(cpu.bytes);
+    }
+
+    return Convert.ToHexStringLower(hash.GetHashAndReset());
+}
+
+static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double loss, double learningRate, double? pollMicroseconds, bool stoppedBySignal, string parametersSha256)
 {
     using var buffer = new MemoryStream();
     using (var json = new Utf8JsonWriter(buffer))
@@ -159,6 +174,7 @@ static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double los
         json.WriteEndArray();
         json.WriteBoolean("stopped_by_command", loop.StopRequested);
         json.WriteBoolean("interrupted", stoppedBySignal && !loop.StopRequested);
+        json.WriteString("parameters_sha256", parametersSha256);
         json.WriteEndObject();
     }
 

@@ -36,6 +36,8 @@ internal static class Cli
                 StatusRequest { Follow: true } follow => FollowCommand.Run(follow, context),
                 StatusRequest status => StatusCommand.Run(status, context),
                 ServeRequest serve => ServeCommand.Run(serve, context),
+                HistoryRequest history => HistoryCommand.Run(history, context),
+                ReplayRequest replay => ReplayCommand.Run(replay, context),
                 ControlsRequest controls => ControlsCommand.Run(controls, context),
                 SendRequest send => SendCommand.Run(send, context),
                 _ => throw new InvalidOperationException("Unknown request " + request.GetType().Name),

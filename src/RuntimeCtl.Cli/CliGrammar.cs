@@ -32,9 +32,16 @@ internal sealed class CliGrammar
               With --follow: the last N ack lines, then each new ack line as it comes (Ctrl-C ends).
           runtimectl -q DIR controls [--json]
               The trainer's registered controls, their parameters and current values.
-          runtimectl -q DIR serve [--port P] [--host 127.0.0.1 [--allow-remote]]
+          runtimectl -q DIR serve [--port P] [--host 127.0.0.1 [--allow-remote]] [--open]
               A web dashboard of the job: controls, commands and acks, metrics. Prints its URL with a
               one-time token; every request needs that token.
+          runtimectl -q DIR history [--json] [--status applied|rejected|failed|pending]
+              Every command of the queue in file order with its outcome and step (JSON lines when piped).
+          runtimectl -q NEW replay --from OLD [--dry-run] [--append]
+              Queue into NEW every command applied in OLD, each with at_step = the step it was applied at,
+              so a fresh run on NEW applies them at the same steps.
+          A control whose path is one of the words controls, serve, history or replay is sent with '--'
+          before it: runtimectl -q DIR -- history (status alone is always the report, as the original's).
 
         Exit codes: 0 done (with --wait: applied), 1 error, 2 usage error or refused,
         3 rejected, 4 failed, 5 no ack before the timeout.
@@ -137,6 +144,30 @@ internal sealed class CliGrammar
         Description = "With serve: open the page in a browser ($BROWSER, else xdg-open) without putting the token on its command line.",
     };
 
+    private readonly Option<string> _status = new("--status")
+    {
+        HelpName = "STATUS",
+        Description = "With history: only commands with this outcome (applied, rejected, failed, pending).",
+    };
+
+    private readonly Option<string> _from = new("--from")
+    {
+        HelpName = "DIR",
+        Description = "With replay: the queue directory of the run to reproduce.",
+    };
+
+    private readonly Option<bool> _dryRun = new("--dry-run")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With replay: print the commands it would queue, write nothing.",
+    };
+
+    private readonly Option<bool> _append = new("--append")
+    {
+        Arity = ArgumentArity.Zero,
+        Description = "With replay: queue even though the new queue has commands already.",
+    };
+
     private readonly VersionOption _version = new();
 
     private readonly Command _root;
@@ -149,7 +180,7 @@ internal sealed class CliGrammar
         // is 'runtimectl' even when it runs inside another process (the tests).
         _root = new Command("runtimectl", Description)
         {
-            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open,
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append,
             new HelpOption(),
             _version,
         };
@@ -179,26 +210,52 @@ internal sealed class CliGrammar
         }
 
         var queue = QueueDirectory(parse, environment);
-        var isReport = words.Length == 1 && words[0] is "status" or "controls" or "serve";
+        // A report word alone is a report; after '--' it is a control's path ('runtimectl -q DIR -- history').
+        // ('status' stays the report either way, as the original's.)
+        var isReport = words.Length == 1 && (words[0] == "status" || (words[0] is "controls" or "serve" or "history" or "replay" && !AfterDoubleDash(parse, words.Length)));
+        if (isReport && words[0] == "history")
+        {
+            Refuse(parse, "history", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _from, _dryRun, _append);
+            var status = Given(parse, _status) ? parse.GetValue(_status) : null;
+            if (status is not (null or "applied" or "rejected" or "failed" or "pending"))
+            {
+                throw new UsageException($"--status must be applied, rejected, failed or pending, got '{status}'.");
+            }
+
+            return new HistoryRequest(queue, Given(parse, _json), status);
+        }
+
+        if (isReport && words[0] == "replay")
+        {
+            Refuse(parse, "replay", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _status);
+            var from = parse.GetValue(_from);
+            if (!Given(parse, _from) || string.IsNullOrWhiteSpace(from))
+            {
+                throw new UsageException("replay needs --from OLD, the queue directory of the run to reproduce.");
+            }
+
+            return new ReplayRequest(queue, from, Given(parse, _dryRun), Given(parse, _append), Given(parse, _allowShared));
+        }
+
         if (isReport && words[0] == "status")
         {
-            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote, _open);
+            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append);
             return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow), Given(parse, _allowNetworkFs));
         }
 
         if (isReport && words[0] == "serve")
         {
-            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _allowNetworkFs);
+            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _allowNetworkFs, _status, _from, _dryRun, _append);
             return new ServeRequest(queue, Host(parse), Port(parse), Given(parse, _allowShared), Given(parse, _open));
         }
 
         if (isReport)
         {
-            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open);
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
             return new ControlsRequest(queue, Given(parse, _json));
         }
 
-        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open);
+        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
         var path = words[0];
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -243,6 +300,26 @@ internal sealed class CliGrammar
     /// System.CommandLine takes an unknown '-x' for a value. A negative number is one (<c>-0.5</c>); anything else
     /// that looks like an option is a typo (<c>--kwarg</c>), unless it comes after <c>--</c>.
     /// </summary>
+    /// <summary>Whether the first word came after <c>--</c> (every word is then an argument after it).</summary>
+    private static bool AfterDoubleDash(ParseResult parse, int words)
+    {
+        var after = 0;
+        var seen = false;
+        foreach (var token in parse.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash)
+            {
+                seen = true;
+            }
+            else if (seen && token.Type == TokenType.Argument)
+            {
+                after++;
+            }
+        }
+
+        return seen && after >= words;
+    }
+
     private static void CheckForUnknownOptions(ParseResult parse, string[] words)
     {
         var afterDoubleDash = 0;

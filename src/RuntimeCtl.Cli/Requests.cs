@@ -117,3 +117,17 @@ internal static class ArgumentValues
 
     private static string Shorten(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
 }
+
+/// <summary>List every command of the queue with its outcome.</summary>
+/// <param name="QueueDirectory">The queue directory, as given.</param>
+/// <param name="Json">Whether to print JSON lines even on a terminal.</param>
+/// <param name="Status">Only commands with this outcome, or null for all.</param>
+internal sealed record HistoryRequest(string QueueDirectory, bool Json, string? Status) : CliRequest(QueueDirectory);
+
+/// <summary>Queue the applied commands of another run, each at the step it was applied at.</summary>
+/// <param name="QueueDirectory">The new queue directory.</param>
+/// <param name="From">The queue directory of the run to reproduce.</param>
+/// <param name="DryRun">Whether to print the plan and write nothing.</param>
+/// <param name="Append">Whether to queue even though the new queue has commands.</param>
+/// <param name="AllowShared">Whether a group-writable new queue directory is accepted.</param>
+internal sealed record ReplayRequest(string QueueDirectory, string From, bool DryRun, bool Append, bool AllowShared) : CliRequest(QueueDirectory);

@@ -33,7 +33,7 @@ public static class CommandSender
         return System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1));
     }
 
-    internal static byte[] Serialize(string id, DateTimeOffset timestamp, string path, IEnumerable<object?>? args, IEnumerable<KeyValuePair<string, object?>>? kwargs, long? atStep)
+    internal static byte[] Serialize(string id, DateTimeOffset timestamp, string path, IEnumerable<object?>? args, IEnumerable<KeyValuePair<string, object?>>? kwargs, long? atStep, IEnumerable<KeyValuePair<string, string>>? extra = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, JsonFormat.WriterOptions))
@@ -64,6 +64,12 @@ public static class CommandSender
             if (atStep is { } step)
             {
                 writer.WriteNumber("at_step"u8, step);
+            }
+
+            // Fields every trainer ignores, saying where a command came from (PROTOCOL §8: replay_of, source).
+            foreach (var (name, value) in extra ?? [])
+            {
+                writer.WriteString(name, value);
             }
 
             writer.WriteEndObject();

@@ -234,7 +234,7 @@ internal sealed class QueueState
         _recoverable = recoverable;
     }
 
-    private static string? TryReadId(ReadOnlySpan<byte> line)
+    internal static string? TryReadId(ReadOnlySpan<byte> line)
     {
         try
         {

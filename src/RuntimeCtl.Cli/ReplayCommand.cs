@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace RuntimeCtl.Cli;
+
+/// <summary>
+/// <c>runtimectl -q NEW replay --from OLD [--dry-run] [--append]</c>: queues into NEW every command applied in OLD, in
+/// order, each as it was sent (path, args, kwargs) with <c>at_step</c> set to the step it was applied at and
+/// <c>replay_of</c> naming the original id, so that a fresh run on NEW applies the same commands before the same steps.
+/// </summary>
+internal static class ReplayCommand
+{
+    public static int Run(ReplayRequest request, CliContext context)
+    {
+        if (!Directory.Exists(request.From))
+        {
+            context.Note($"there is no queue directory '{request.From}' to replay (--from).");
+            return ExitCodes.Usage;
+        }
+
+        var applied = new List<HistoryEntry>();
+        var stepless = new List<HistoryEntry>();
+        try
+        {
+            foreach (var entry in CommandHistory.Read(request.From, HistoryCommand.TrainerLineLimit(request.From)))
+            {
+                if (entry.Status == "applied")
+                {
+                    applied.Add(entry); // applied commands only: a plan to reproduce is small however long the queue
+                    if (entry.Step is null)
+                    {
+                        stepless.Add(entry);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            context.Note($"cannot read '{request.From}': {e.Message}");
+            return ExitCodes.Error;
+        }
+
+        if (stepless.Count > 0)
+        {
+            context.Note($"cannot replay '{request.From}': {stepless.Count} applied command{(stepless.Count == 1 ? " has" : "s have")} no step (the trainer polled by time, without a step), so there is no step to apply {(stepless.Count == 1 ? "it" : "them")} at again: "
+                + string.Join("; ", stepless.Select(e => $"line {e.Line} {PathOf(e)} (id {e.Id})")) + ". Poll with a step (PollAndApply(context, step)) to make a run replayable. Nothing was queued.");
+            return ExitCodes.Usage;
+        }
+
+        if (!request.Append && HasCommands(request.QueueDirectory))
+        {
+            context.Note($"'{request.QueueDirectory}' has commands already; replay into a new queue directory, or pass --append to add these after them. Nothing was queued.");
+            return ExitCodes.Usage;
+        }
+
+        foreach (var entry in applied)
+        {
+            var line = CommandSender.Serialize(
+                Guid.NewGuid().ToString("D"),
+                context.Time.GetUtcNow(),
+                PathOf(entry),
+                entry.Field("args") is { ValueKind: JsonValueKind.Array } args ? args.EnumerateArray().Select(a => (object?)a).ToArray() : [],
+                entry.Field("kwargs") is { ValueKind: JsonValueKind.Object } kwargs ? kwargs.EnumerateObject().Select(p => new KeyValuePair<string, object?>(p.Name, p.Value)).ToArray() : [],
+                entry.Step,
+                [new("replay_of", entry.Id)]);
+            if (!request.DryRun)
+            {
+                CommandSender.Append(request.QueueDirectory, line, request.AllowShared);
+            }
+
+            context.Stdout.WriteLine(System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1)));
+        }
+
+        context.Note(string.Create(CultureInfo.InvariantCulture, $"{(request.DryRun ? "would queue" : "queued")} {applied.Count} command{(applied.Count == 1 ? string.Empty : "s")} applied in '{request.From}', each at the step it was applied at{(request.DryRun ? " (dry run: nothing written)" : string.Empty)}."));
+        return ExitCodes.Success;
+    }
+
+    private static string PathOf(HistoryEntry entry) => entry.Field("path") is { ValueKind: JsonValueKind.String } path ? path.GetString()! : string.Empty;
+
+    private static bool HasCommands(string queueDirectory)
+    {
+        var commands = Path.Combine(queueDirectory, QueueDirectory.CommandsFile);
+        return File.Exists(commands) && File.ReadLines(commands).Any(l => !string.IsNullOrWhiteSpace(l));
+    }
+}
