@@ -28,6 +28,7 @@ public sealed partial class RuntimeController<TContext>
         }
 
         (_metrics ??= CreateMetricsWriter()).Add(step, name, value);
+        Reported(step, name, value);
     }
 
     /// <summary>Writes the points that <see cref="Report"/> has buffered (rank 0; a no-op elsewhere or before any report).</summary>

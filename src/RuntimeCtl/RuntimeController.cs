@@ -40,6 +40,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         _time = _options.TimeProvider;
         _systemClock = ReferenceEquals(_time, TimeProvider.System);
         _singleRank = _group.Size == 1;
+        _meter = CreateMeter();
     }
 
     /// <summary>Gets the full path of the queue directory, or <see langword="null"/> before <see cref="Configure"/>.</summary>
@@ -154,6 +155,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         _metrics?.Flush();
         _engine?.Dispose();
         _engine = null;
+        _meter.Dispose();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -163,9 +165,12 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         EnsureConfigured();
         _lastDueStep = step;
         _polled = true;
-        return _engine is not null && _singleRank
-            ? _engine.Poll(context, step, NowMs(), stepInterval: everySteps, timeInterval: null)
-            : RankedPoll(context, step, everySteps, null, decided: true);
+        var started = PollStarted();
+        return Observed(
+            _engine is not null && _singleRank
+                ? _engine.Poll(context, step, NowMs(), stepInterval: everySteps, timeInterval: null)
+                : RankedPoll(context, step, everySteps, null, decided: true),
+            started);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -177,7 +182,8 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         {
             _lastDueMs = now;
             _polled = true;
-            return _engine!.Poll(context, step, now, stepInterval: null, timeInterval: every);
+            var started = PollStarted();
+            return Observed(_engine!.Poll(context, step, now, stepInterval: null, timeInterval: every), started);
         }
 
         // Rank 0 decides for everyone: the ranks' clocks need not agree.
@@ -188,7 +194,8 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         }
 
         _polled = true;
-        return RankedPoll(context, step, null, every, due);
+        var start = due ? PollStarted() : 0;
+        return Observed(RankedPoll(context, step, null, every, due), start);
     }
 
     private long NowMs() => _systemClock

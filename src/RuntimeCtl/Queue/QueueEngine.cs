@@ -70,6 +70,9 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
     public long ConsumedLines => _consumedLines;
 
+    /// <summary>Gets the number of commands read but not acked: held for a step, deferred, or with acks unwritten.</summary>
+    public long PendingCommands => _held.Count + _deferred.Count + _acks.Pending;
+
     /// <summary>Gets the queue directory, opened and checked.</summary>
     public QueueDirectory Queue => _queue;
 
