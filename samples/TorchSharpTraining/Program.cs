@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using RuntimeCtl;
 using TorchSharp;
+using OpenTelemetry.Metrics;
 using TorchSharpTraining;
 
 var options = TrainingOptions.Parse(args, out var errors);
@@ -41,6 +42,19 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =
     interrupt.Cancel();
 });
 
+// Observability: the RuntimeCtl meter (and the runtime's) in the Prometheus format, through the OpenTelemetry SDK.
+using var meters = options.MetricsPort is { } metricsPort
+    ? OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+        .AddMeter(RuntimeTelemetry.MeterName)
+        .AddRuntimeInstrumentation()
+        .AddPrometheusHttpListener(listener =>
+        {
+            listener.Host = "127.0.0.1";
+            listener.Port = metricsPort;
+        })
+        .Build()
+    : null;
+
 using var trainer = new Trainer(options.Seed);
 var loop = new TorchSharpLoop(trainer.Model, trainer.Optimizer, trainer.GradientClip);
 
@@ -56,6 +70,13 @@ if (rt is not null)
     {
         Console.Error.WriteLine(ex.Message);
         return 1;
+    }
+
+    if (options.TensorBoard is { } logDirectory)
+    {
+        // Loss and lr as scalars, every ack as text at its step: 'tensorboard --logdir DIR' shows what changed the curve.
+        // TorchSharp's SummaryWriter writes each event as it is added; it has nothing to close.
+        rt.MirrorToTensorBoard(torch.utils.tensorboard.SummaryWriter(logDirectory, createRunName: false));
     }
 
     Console.Error.WriteLine($"Polling {rt.QueueDirectory} every step. Steer from another shell, e.g.: runtimectl -q {rt.QueueDirectory} optimizer.lr 0.0005");

@@ -18,6 +18,8 @@ internal sealed record TrainingOptions
           --step-delay-ms D   sleep D ms after every step, to leave time to send commands (default 0)
           --log-every K       print a progress line every K steps when stdout is not a terminal (default 100)
           --seed S            seed for the data and the initial weights (default 42)
+          --metrics-port P    serve the RuntimeCtl meter and the .NET runtime's at http://127.0.0.1:P/metrics (Prometheus)
+          --tensorboard DIR   write the reported scalars and every ack (as text) to TensorBoard event files in DIR
           --no-control        do not poll a queue at all (to measure what polling costs)
           --help              show this text
         """;
@@ -35,6 +37,10 @@ internal sealed record TrainingOptions
     public int Seed { get; init; } = 42;
 
     public bool NoControl { get; init; }
+
+    public int? MetricsPort { get; init; }
+
+    public string? TensorBoard { get; init; }
 
     public bool ShowHelp { get; init; }
 
@@ -64,7 +70,7 @@ internal sealed record TrainingOptions
                 continue;
             }
 
-            if (name is not ("--queue" or "--steps" or "--threads" or "--step-delay-ms" or "--log-every" or "--seed"))
+            if (name is not ("--queue" or "--steps" or "--threads" or "--step-delay-ms" or "--log-every" or "--seed" or "--metrics-port" or "--tensorboard"))
             {
                 problems.Add($"Unknown option '{name}'. Run with --help to see the options.");
                 continue;
@@ -84,6 +90,8 @@ internal sealed record TrainingOptions
                 "--threads" => options with { Threads = (int)ParseLong(name, value, 1, problems) },
                 "--step-delay-ms" => options with { StepDelayMilliseconds = (int)ParseLong(name, value, 0, problems) },
                 "--log-every" => options with { LogEvery = ParseLong(name, value, 1, problems) },
+                "--metrics-port" => options with { MetricsPort = (int)Math.Min(ParseLong(name, value, 1, problems), 65535) },
+                "--tensorboard" => options with { TensorBoard = ParsePath(name, value, problems) },
                 _ => options with { Seed = (int)ParseLong(name, value, 0, problems) },
             };
         }
