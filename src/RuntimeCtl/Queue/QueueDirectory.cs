@@ -25,13 +25,9 @@ internal sealed class QueueDirectory : IDisposable
     public QueueDirectory(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        Path = System.IO.Path.GetFullPath(path);
-        Commands = Combine(CommandsFile);
-        Acks = Combine(AcksFile);
-        Controller = Combine(ControllerFile);
-        Cursor = Combine(CursorFile);
-        Lock = Combine(LockFile);
-        Journal = Combine(JournalFile);
+        Path = string.Empty;
+        Commands = Acks = Controller = Cursor = Lock = Journal = string.Empty;
+        SetPath(System.IO.Path.GetFullPath(path));
     }
 
     public string Path { get; private set; }
@@ -192,6 +188,17 @@ internal sealed class QueueDirectory : IDisposable
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 
+    private void SetPath(string path)
+    {
+        Path = path;
+        Commands = Combine(CommandsFile);
+        Acks = Combine(AcksFile);
+        Controller = Combine(ControllerFile);
+        Cursor = Combine(CursorFile);
+        Lock = Combine(LockFile);
+        Journal = Combine(JournalFile);
+    }
+
     private void Run(Action action)
     {
         try
@@ -233,13 +240,7 @@ internal sealed class QueueDirectory : IDisposable
         var real = new DirectoryInfo(Path).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
         if (real is not null && !string.Equals(real, Path, StringComparison.Ordinal))
         {
-            Path = real;
-            Commands = Combine(CommandsFile);
-            Acks = Combine(AcksFile);
-            Controller = Combine(ControllerFile);
-            Cursor = Combine(CursorFile);
-            Lock = Combine(LockFile);
-            Journal = Combine(JournalFile);
+            SetPath(real);
             CheckParents();
         }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
@@ -60,25 +59,11 @@ public sealed class NetworkFileSystemTests : IDisposable
             File.SetUnixFileMode(source, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             Directory.CreateDirectory(path);
             Path = path;
-            Run("bindfs", source, path);
+            Programs.Run("bindfs", source, path);
         }
 
         public string Path { get; }
 
-        public void Dispose() => Run("umount", Path);
-
-        private static void Run(string program, params string[] args)
-        {
-            var info = new ProcessStartInfo(program) { RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in args)
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            using var process = Process.Start(info)!;
-            var error = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"{program} failed: {error}");
-        }
+        public void Dispose() => Programs.Run("umount", Path);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
@@ -237,21 +236,7 @@ public sealed class QueueHardeningTests : IDisposable
         Assert.Equal(before, Directory.GetFileSystemEntries(_q.Dir).Order().ToArray()); // no acks.jsonl, no journal
     }
 
-    private static void MakeFifo(string path) => RunProgram("mkfifo", "-m", "600", path);
+    private static void MakeFifo(string path) => Programs.Run("mkfifo", "-m", "600", path);
 
-    private static void Chown(string path, int uid) => RunProgram("chown", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
-
-    private static void RunProgram(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} failed: {error}");
-    }
+    private static void Chown(string path, int uid) => Programs.Run("chown", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
 }

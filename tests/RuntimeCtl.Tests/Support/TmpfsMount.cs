@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RuntimeCtl.Tests.Support;
 
 /// <summary>A real size-limited <c>tmpfs</c> mounted for one test (root), unmounted at dispose; can be filled to the last byte.</summary>
@@ -11,7 +9,7 @@ public sealed class TmpfsMount : IDisposable
     {
         Path = path;
         Directory.CreateDirectory(path);
-        Run("mount", "-t", "tmpfs", "-o", $"size={size},mode=0700", "tmpfs", path);
+        Programs.Run("mount", "-t", "tmpfs", "-o", $"size={size},mode=0700", "tmpfs", path);
         _filler = System.IO.Path.Combine(path, "filler");
     }
 
@@ -42,23 +40,6 @@ public sealed class TmpfsMount : IDisposable
 
     public void Dispose()
     {
-        Run("umount", "-l", Path);
-    }
-
-    private static void Run(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {error}");
-        }
+        Programs.Run("umount", "-l", Path);
     }
 }
