@@ -83,7 +83,8 @@ public static class TorchSharpControllerExtensions
                 (_, lr) => controls.SetLearningRate(lr),
                 StandardControls.ValidateLearningRate,
                 "Set the learning rate of every parameter group (>= 0); a scheduler's later steps multiply it.",
-                controls.LearningRateValue);
+                controls.LearningRateValue,
+                safeToRepeat: true);
             controller.Register<double>(
                 StandardControls.LearningRateMultiplier,
                 (_, factor) => controls.MultiplyLearningRate(factor),
@@ -99,7 +100,8 @@ public static class TorchSharpControllerExtensions
                 (_, weight_decay) => controls.SetWeightDecay(weight_decay),
                 StandardControls.ValidateWeightDecay,
                 "Set the weight decay of every parameter group (>= 0).",
-                controls.WeightDecayValue);
+                controls.WeightDecayValue,
+                safeToRepeat: true);
         }
 
         if (controls.HasMomentum)
@@ -109,7 +111,8 @@ public static class TorchSharpControllerExtensions
                 (_, momentum) => controls.SetMomentum(momentum),
                 controls.ValidateMomentum,
                 "Set the momentum of every parameter group (0 <= m < 1).",
-                controls.MomentumValue);
+                controls.MomentumValue,
+                safeToRepeat: true);
         }
 
         if (controls.HasBetas)
@@ -119,7 +122,8 @@ public static class TorchSharpControllerExtensions
                 (_, beta1, beta2) => controls.SetBetas(beta1, beta2),
                 StandardControls.ValidateBetas,
                 "Set beta1 and beta2 of every parameter group (each 0 <= b < 1).",
-                controls.BetasValue);
+                controls.BetasValue,
+                safeToRepeat: true);
         }
 
         if (controls.HasDropout)
@@ -130,7 +134,8 @@ public static class TorchSharpControllerExtensions
                 controls.ValidateDropout,
                 "Set p of every dropout module, or with the keyword 'module' of the one of that name (0 <= p < 1).",
                 controls.DropoutValue,
-                StandardControls.DropoutParameters);
+                StandardControls.DropoutParameters,
+                safeToRepeat: true);
         }
 
         controller.Register<double?>(
@@ -138,35 +143,41 @@ public static class TorchSharpControllerExtensions
             (_, max_norm) => controls.SetClipNorm(max_norm),
             StandardControls.ValidateClipNorm,
             "Clip the gradients' total 2-norm to this value before each optimizer step; null or 0 turns clipping off.",
-            controls.ClipNormValue);
+            controls.ClipNormValue,
+            safeToRepeat: true);
         controller.RegisterOptions<SaveCheckpointArguments>(
             StandardControls.SaveCheckpoint,
             (_, arguments) => controls.Save(arguments.Label),
             StandardControls.ValidateSave,
             "Save model, optimizer, step and command position to <checkpoint root>/<label or step-N>/. The value is the last checkpoint saved.",
-            controls.LastSavedValue);
+            controls.LastSavedValue,
+            safeToRepeat: true);
         controller.RegisterOptions<LoadCheckpointArguments>(
             StandardControls.LoadCheckpoint,
             (_, arguments) => controls.Load(arguments),
             StandardControls.ValidateLoad,
             "Load a checkpoint by 'label' (under the checkpoint root) or absolute 'path'; one of another architecture is refused untouched.",
-            controls.LastLoadedValue);
+            controls.LastLoadedValue,
+            safeToRepeat: true);
         controller.Register(
             StandardControls.Pause,
             _ => loop.IsPaused = true,
             "Pause before the next step; the loop keeps polling for train.resume and train.stop. The value is whether it is paused.",
-            controls.PausedValue);
+            controls.PausedValue,
+            safeToRepeat: true);
         controller.Register(
             StandardControls.Resume,
             _ => loop.IsPaused = false,
             "Resume a paused loop. The value is whether it is paused.",
-            controls.PausedValue);
+            controls.PausedValue,
+            safeToRepeat: true);
         controller.RegisterOptions<StopArguments>(
             StandardControls.Stop,
             (_, arguments) => controls.RequestStop(arguments),
             StandardControls.ValidateStop,
             "Stop the loop before its next step; with \"save\": true save a checkpoint first (optional 'label').",
-            controls.StopValue);
+            controls.StopValue,
+            safeToRepeat: true);
         return controller;
     }
 }

@@ -140,6 +140,11 @@ internal sealed class ControllerFile<TContext>
             writer.WriteString("description"u8, description);
         }
 
+        if (control.SafeToRepeat)
+        {
+            writer.WriteBoolean("safe_to_repeat"u8, true); // applied again if a trainer is killed inside it
+        }
+
         if (control.GetValue is { } getValue)
         {
             object? value;

@@ -14,6 +14,21 @@ public sealed class TorchSharpControllerExtensionsTests
     ];
 
     [Fact]
+    public void AddTorchSharpControls_EveryControlButTheMultiplier_IsSafeToRepeat()
+    {
+        using var steered = new SteeredLoop();
+
+        // A command the trainer was killed inside is applied again on restart for these; the multiplier is acked
+        // "effect unknown" instead (applying it twice would halve the learning rate twice).
+        foreach (var path in AdamWPaths)
+        {
+            var entry = steered.ControlEntry(path)!.Value;
+            var safe = entry.TryGetProperty("safe_to_repeat", out var flag) && flag.GetBoolean();
+            Assert.True(safe == (path != "optimizer.lr.multiplier"), path);
+        }
+    }
+
+    [Fact]
     public void AddTorchSharpControls_AdamW_RegistersTheStandardControlsWithDescriptionsAndValues()
     {
         using var steered = new SteeredLoop();
