@@ -138,7 +138,36 @@ internal sealed class QueueDirectory : IDisposable
             return NativeFile.TryStatAt(_handle, name, out status);
         }
 
-        return UnixFileStatus.TryStat(Combine(name), out status);
+        return StatByPath(Combine(name), out status);
+    }
+
+    /// <summary>
+    /// <c>stat(2)</c> where <see cref="UnixFileStatus"/> reads it (Linux x64/arm64); elsewhere on Unix (macOS) the
+    /// BCL's type and mode bits, with the owner taken as this user (it cannot be read there), so the mode checks
+    /// still hold.
+    /// </summary>
+    private static bool StatByPath(string path, out UnixFileStatus.Status status)
+    {
+        if (UnixFileStatus.TryStat(path, out status))
+        {
+            return true;
+        }
+
+        if (UnixFileStatus.IsSupported || OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
+        var info = new FileInfo(path);
+        var isDirectory = Directory.Exists(path);
+        if (!info.Exists && !isDirectory)
+        {
+            return false;
+        }
+
+        var type = info.LinkTarget is not null ? 0xA000u : isDirectory ? 0x4000u : 0x8000u;
+        status = new UnixFileStatus.Status(type | (uint)File.GetUnixFileMode(path), UnixFileStatus.EffectiveUserId, 0, 0, info.Exists ? info.Length : 0);
+        return true;
     }
 
     /// <summary>Whether the path now names another directory than the one opened (it was moved or swapped).</summary>
@@ -246,7 +275,7 @@ internal sealed class QueueDirectory : IDisposable
 
         if (!ByDescriptor)
         {
-            if (UnixFileStatus.TryStat(Path, out var byPath))
+            if (StatByPath(Path, out var byPath))
             {
                 CheckDirectory(byPath);
             }
@@ -284,7 +313,7 @@ internal sealed class QueueDirectory : IDisposable
         var me = UnixFileStatus.EffectiveUserId;
         for (var parent = System.IO.Path.GetDirectoryName(Path); parent is not null; parent = System.IO.Path.GetDirectoryName(parent))
         {
-            if (!UnixFileStatus.TryStat(parent, out var status) || status.IsSticky)
+            if (!StatByPath(parent, out var status) || status.IsSticky)
             {
                 continue;
             }
