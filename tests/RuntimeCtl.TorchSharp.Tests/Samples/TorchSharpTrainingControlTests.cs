@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using RuntimeCtl.TorchSharp.Tests.Support;
 
@@ -24,14 +22,14 @@ public sealed class TorchSharpTrainingControlTests : IDisposable
         using var sample = new RunningProcess(
             TestPaths.DotnetHost,
             [TestPaths.SampleAssembly, "--queue", Queue, "--step-delay-ms", "20", "--log-every", "1"]);
-        WaitUntil(() => ControllerStep() >= 3, "the sample to start polling", sample);
+        SampleWait.Until(() => ControllerStep() >= 3, "the sample to start polling", sample, Patience);
 
         // Act 1: pause, and watch the trainer poll on at the same step.
         var pause = RunCli(sample, "train.pause");
         var pausedAt = pause.GetProperty("step").GetInt64();
         var pausedTs = pause.GetProperty("ts").GetDouble();
         var pollsSeen = new HashSet<double>();
-        WaitUntil(
+        SampleWait.Until(
             () =>
             {
                 // controller.json is rewritten about once a second; only versions newer than the ack count.
@@ -45,14 +43,15 @@ public sealed class TorchSharpTrainingControlTests : IDisposable
                 return pollsSeen.Count >= 2;
             },
             "two controller.json updates while paused",
-            sample);
+            sample,
+            Patience);
 
         // Assert 1: polls went on, no step ran after the one the pause was applied at.
-        Assert.Equal(pausedAt, LastPrintedStep(sample));
+        Assert.Equal(pausedAt, SampleWait.LastPrintedStep(sample));
 
         // Act 2: resume, and wait for the steps to move on.
         RunCli(sample, "train.resume");
-        WaitUntil(() => ControllerStep() > pausedAt + 2, "the steps to advance after train.resume", sample);
+        SampleWait.Until(() => ControllerStep() > pausedAt + 2, "the steps to advance after train.resume", sample, Patience);
 
         // Act 3: stop with a checkpoint.
         var stop = RunCli(sample, "train.stop", "--kwargs", "{\"save\":true}");
@@ -99,22 +98,4 @@ public sealed class TorchSharpTrainingControlTests : IDisposable
     }
 
     private long ControllerStep() => File.Exists(Path.Combine(Queue, "controller.json")) ? Controller().Step : -1;
-
-    private static long LastPrintedStep(RunningProcess sample) =>
-        sample.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Where(l => l.StartsWith("step ", StringComparison.Ordinal))
-            .Select(l => long.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture))
-            .Last();
-
-    // Bounded polling: no timing assertion, only a generous limit after which the test fails with the sample's output.
-    private static void WaitUntil(Func<bool> condition, string what, RunningProcess sample)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.False(sample.HasExited, $"The sample exited while waiting for {what}.\n{sample}");
-            Assert.True(clock.Elapsed < Patience, $"Timed out waiting for {what}.\n{sample}");
-            Thread.Sleep(100);
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using RuntimeCtl.TorchSharp.Tests.Support;
@@ -28,7 +27,7 @@ public sealed class TorchSharpTrainingReplayTests : IDisposable
             var previous = -1L;
             foreach (var (path, value) in ((string, string)[])[("optimizer.lr", "0.0005"), ("model.dropout.p", "0.3"), ("optimizer.lr.multiplier", "0.5")])
             {
-                WaitUntil(() => LastPrintedStep(sample) >= previous + 40, "the steps to advance", sample);
+                SampleWait.Until(() => SampleWait.LastPrintedStep(sample) >= previous + 40, "the steps to advance", sample, Patience);
                 var ack = Cli(["-q", live, path, value, "--wait", "--timeout", "60"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)[1];
                 using var document = JsonDocument.Parse(ack);
                 Assert.Equal("applied", document.RootElement.GetProperty("status").GetString());
@@ -84,23 +83,5 @@ public sealed class TorchSharpTrainingReplayTests : IDisposable
         var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.CliAssembly, .. arguments], Patience);
         Assert.True(result.ExitCode == 0, $"runtimectl {string.Join(' ', arguments)}: {result}");
         return result.StandardOutput;
-    }
-
-    private static long LastPrintedStep(RunningProcess sample) =>
-        sample.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Where(l => l.StartsWith("step ", StringComparison.Ordinal))
-            .Select(l => long.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture))
-            .DefaultIfEmpty(-1)
-            .Last();
-
-    private static void WaitUntil(Func<bool> condition, string what, RunningProcess sample)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.False(sample.HasExited, $"The sample exited while waiting for {what}.\n{sample}");
-            Assert.True(clock.Elapsed < Patience, $"Timed out waiting for {what}.\n{sample}");
-            Thread.Sleep(50);
-        }
     }
 }
