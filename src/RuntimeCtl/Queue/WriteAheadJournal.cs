@@ -140,7 +140,9 @@ internal sealed class WriteAheadJournal : IDisposable
             }
         }
 
-        _batch = batch ?? 0;
+        // Without a valid first record, number on from a random point: a stale record of an old batch further in
+        // the file can then never pass for one of the next batch.
+        _batch = batch ?? Random.Shared.NextInt64(1, long.MaxValue / 2);
         return entries;
     }
 

@@ -132,6 +132,46 @@ public sealed class WriteAheadJournalTests : IDisposable
     }
 
     [Fact]
+    public void Recover_FirstRecordTornAndStaleRecordsBehindIt_NextBatchNeverReadsTheStaleOnes()
+    {
+        using var queue = new QueueDirectory(_q.Dir);
+        queue.EnsureCreated(allowShared: false);
+        using (var first = new WriteAheadJournal(queue, 64 * 1024, sync: false))
+        {
+            Assert.True(first.TryOpen(out _));
+            first.Recover();
+            first.StartBatch();
+            foreach (var id in (string[])["a", "b", "c"])
+            {
+                Assert.True(first.StageBegin(Line(id), safeToRepeat: false, step: 1));
+            }
+
+            Assert.True(first.TryCommit(out _));
+        }
+
+        // A torn write of the first record (zeros), then a trainer whose next batch writes one record of the same size.
+        using (var journal = new FileStream(queue.Journal, FileMode.Open, FileAccess.Write))
+        {
+            journal.Write(new byte[8]);
+        }
+
+        using (var second = new WriteAheadJournal(queue, 64 * 1024, sync: false))
+        {
+            Assert.True(second.TryOpen(out _));
+            Assert.Empty(second.Recover());
+            second.StartBatch();
+            Assert.True(second.StageBegin(Line("x"), safeToRepeat: false, step: 2));
+            Assert.True(second.TryCommit(out _));
+        }
+
+        using var third = new WriteAheadJournal(queue, 64 * 1024, sync: false);
+        Assert.True(third.TryOpen(out _));
+        Assert.Equal(["x"], third.Recover().Select(e => e.Id)); // not x, b, c: b and c belong to an older batch
+
+        static CommandLine Line(string id) => CommandLine.Parse(0, System.Text.Encoding.UTF8.GetBytes("{\"id\":\"" + id + "\",\"path\":\"save_ckpt\"}"));
+    }
+
+    [Fact]
     public void Configure_JournalSpace_IsReservedOwnerOnly()
     {
         using var rt = Trainer.Create(_q.Dir);
