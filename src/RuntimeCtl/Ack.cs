@@ -15,6 +15,17 @@ public enum AckStatus
     Failed,
 }
 
+/// <summary>The names of <see cref="AckStatus"/> in <c>acks.jsonl</c> (and in metric tags).</summary>
+internal static class AckStatusText
+{
+    public static string ToWire(this AckStatus status) => status switch
+    {
+        AckStatus.Applied => "applied",
+        AckStatus.Rejected => "rejected",
+        _ => "failed",
+    };
+}
+
 /// <summary>
 /// The outcome of one command, as written to <c>acks.jsonl</c> and returned by <c>PollAndApply</c>. Immutable.
 /// </summary>

@@ -96,7 +96,7 @@ public sealed partial class RuntimeController<TContext>
             foreach (var ack in acks)
             {
                 var path = ack.Path is { } p && _controls.ContainsKey(p) ? p : Unregistered; // bounded: no tag per typo
-                _commandCounter.Add(1, new("status", StatusText(ack.Status)), new("path", path), _rankTag);
+                _commandCounter.Add(1, new("status", ack.Status.ToWire()), new("path", path), _rankTag);
             }
         }
 
@@ -143,13 +143,6 @@ public sealed partial class RuntimeController<TContext>
             }
         }
     }
-
-    private static string StatusText(AckStatus status) => status switch
-    {
-        AckStatus.Applied => "applied",
-        AckStatus.Rejected => "rejected",
-        _ => "failed",
-    };
 
     private sealed class Registration(RuntimeController<TContext> owner, Action<Ack>? onAck, Action<long, string, double>? onReport) : IDisposable
     {

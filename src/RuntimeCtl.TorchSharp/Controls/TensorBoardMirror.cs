@@ -27,7 +27,7 @@ public static class TensorBoardMirror
     }
 
     /// <summary>The text of an ack: <c>optimizer.lr [0.0005] {} → applied</c>, or <c>… → failed: the error</c>.</summary>
-    public static string Describe(Ack ack)
+    internal static string Describe(Ack ack)
     {
         ArgumentNullException.ThrowIfNull(ack);
         var arguments = string.Join(' ', new[] { Text(ack.Args), Text(ack.Kwargs) }.Where(t => t.Length > 0));

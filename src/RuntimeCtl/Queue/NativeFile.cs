@@ -208,7 +208,7 @@ internal static partial class NativeFile
 
         // A short write: take the partial bytes back if they are still the end of the file.
         var removed = false;
-        if (end >= 0 && UnixFileStatus.TryGetSize(fd, out var size) && size == end)
+        if (end >= 0 && UnixFileStatus.TryFStat(fd, out var status) && status.Size == end)
         {
             removed = ftruncate(fd, end - written) == 0;
         }
@@ -234,7 +234,7 @@ internal static partial class NativeFile
     }
 
     /// <summary>Gets the size of the open file, or -1.</summary>
-    public static long Size(SafeAppendHandle handle) => UnixFileStatus.TryGetSize(handle.Descriptor, out var size) ? size : -1;
+    public static long Size(SafeAppendHandle handle) => UnixFileStatus.TryFStat(handle.Descriptor, out var status) ? status.Size : -1;
 
     private static IOException Error(int errno, string what) => new($"{what}: {Marshal.GetPInvokeErrorMessage(errno)}.");
 

@@ -159,14 +159,15 @@ internal sealed class QueueDirectory : IDisposable
         }
 
         var info = new FileInfo(path);
+        var isLink = info.LinkTarget is not null; // a dangling link too: it must never be created through
         var isDirectory = Directory.Exists(path);
-        if (!info.Exists && !isDirectory)
+        if (!info.Exists && !isDirectory && !isLink)
         {
             return false;
         }
 
-        var type = info.LinkTarget is not null ? 0xA000u : isDirectory ? 0x4000u : 0x8000u;
-        status = new UnixFileStatus.Status(type | (uint)File.GetUnixFileMode(path), UnixFileStatus.EffectiveUserId, 0, 0, info.Exists ? info.Length : 0);
+        var type = isLink ? 0xA000u : isDirectory ? 0x4000u : 0x8000u;
+        status = new UnixFileStatus.Status(type | (isLink ? 0 : (uint)File.GetUnixFileMode(path)), UnixFileStatus.EffectiveUserId, 0, 0, info.Exists ? info.Length : 0);
         return true;
     }
 
@@ -358,15 +359,14 @@ internal sealed class QueueDirectory : IDisposable
         }
 
         var path = Combine(name);
-        var info = new FileInfo(path);
-        if (info.LinkTarget is not null)
-        {
-            throw new QueueConfigurationException(Path, $"The queue file '{path}' is a symbolic link (to '{info.LinkTarget}'); a queue file must be a regular file of its own. Remove the link and let RuntimeCtl create the file.");
-        }
-
         if (!TryStat(name, out var status))
         {
             return; // absent: created later, 0600
+        }
+
+        if (status.IsSymbolicLink)
+        {
+            throw new QueueConfigurationException(Path, $"The queue file '{path}' is a symbolic link (to '{new FileInfo(path).LinkTarget}'); a queue file must be a regular file of its own. Remove the link and let RuntimeCtl create the file.");
         }
 
         if (!status.IsRegularFile)

@@ -481,7 +481,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
             line.WriteOp(writer);
         }
 
-        writer.WriteString("status"u8, StatusText(status));
+        writer.WriteString("status"u8, status.ToWire());
         if (status == AckStatus.Applied)
         {
             var bound = outcome.Bound;
@@ -543,13 +543,6 @@ internal sealed class QueueEngine<TContext> : IDisposable
             RankErrors = status == AckStatus.Failed && errors is { Count: > 0 } ? errors : null,
         };
     }
-
-    private static string StatusText(AckStatus status) => status switch
-    {
-        AckStatus.Applied => "applied",
-        AckStatus.Rejected => "rejected",
-        _ => "failed",
-    };
 
     public void AfterPoll(long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
     {
@@ -826,7 +819,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
                 writer.WriteRawValue(entry.Path);
                 writer.WritePropertyName("op"u8);
                 writer.WriteRawValue(entry.Op);
-                writer.WriteString("status"u8, "failed");
+                writer.WriteString("status"u8, AckStatus.Failed.ToWire());
                 writer.WriteString("error"u8, EffectUnknown);
                 if (entry.Step is { } step)
                 {

@@ -4,8 +4,8 @@ namespace RuntimeCtl;
 
 /// <summary>
 /// The owner and identity of a file, which the BCL does not expose: <c>stat(2)</c> through libc, on the two
-/// Linux layouts of <c>struct stat</c> we support (x64 and arm64). Elsewhere <see cref="TryGet(string, out uint, out ulong, out ulong)"/> returns false
-/// and the callers skip the checks that need it.
+/// Linux layouts of <c>struct stat</c> we support (x64 and arm64). Elsewhere every <c>Try…</c> returns false and
+/// the callers fall back to what the BCL tells.
 /// </summary>
 internal static partial class UnixFileStatus
 {
@@ -15,39 +15,6 @@ internal static partial class UnixFileStatus
         && (RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64);
 
     public static uint EffectiveUserId => IsSupported ? geteuid() : 0;
-
-    /// <summary>Reads the owner and the (device, inode) pair of <paramref name="path"/>, following symlinks.</summary>
-    public static bool TryGet(string path, out uint ownerId, out ulong device, out ulong inode)
-        => TryGet(path, out ownerId, out device, out inode, out _);
-
-    /// <summary>As <see cref="TryGet(string, out uint, out ulong, out ulong)"/>, and tells whether it is a regular file.</summary>
-    public static bool TryGet(string path, out uint ownerId, out ulong device, out ulong inode, out bool isRegularFile)
-    {
-        isRegularFile = false;
-        ownerId = 0;
-        device = 0;
-        inode = 0;
-        if (!IsSupported)
-        {
-            return false;
-        }
-
-        Span<byte> buffer = stackalloc byte[StatSize];
-        if (stat(path, ref MemoryMarshal.GetReference(buffer)) != 0)
-        {
-            return false;
-        }
-
-        // x64: st_dev@0, st_ino@8, st_nlink@16, st_mode@24, st_uid@28.
-        // arm64: st_dev@0, st_ino@8, st_mode@16, st_nlink@20, st_uid@24.
-        device = MemoryMarshal.Read<ulong>(buffer);
-        inode = MemoryMarshal.Read<ulong>(buffer[8..]);
-        var x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
-        ownerId = MemoryMarshal.Read<uint>(buffer[(x64 ? 28 : 24)..]);
-        const uint TypeMask = 0xF000, RegularFile = 0x8000;
-        isRegularFile = (MemoryMarshal.Read<uint>(buffer[(x64 ? 24 : 16)..]) & TypeMask) == RegularFile;
-        return true;
-    }
 
     /// <summary>What <c>stat(2)</c> says of a file.</summary>
     /// <param name="Mode">The type and permission bits (<c>st_mode</c>).</param>
@@ -132,25 +99,6 @@ internal static partial class UnixFileStatus
 
     [LibraryImport("libc", EntryPoint = "fstatat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int fstatat(int directory, string path, ref byte buffer, int flags);
-
-    /// <summary>Reads the size of an open file (<c>fstat(2)</c>); st_size is at offset 48 on both layouts.</summary>
-    public static bool TryGetSize(int fd, out long size)
-    {
-        size = -1;
-        if (!IsSupported)
-        {
-            return false;
-        }
-
-        Span<byte> buffer = stackalloc byte[StatSize];
-        if (fstat(fd, ref MemoryMarshal.GetReference(buffer)) != 0)
-        {
-            return false;
-        }
-
-        size = MemoryMarshal.Read<long>(buffer[48..]);
-        return true;
-    }
 
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int fstat(int fd, ref byte buffer);

@@ -79,15 +79,9 @@ public sealed class CheckpointTrustTests
         Assert.Contains("writable by other users", ack.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [RootFact]
     public void LoadCkpt_CheckpointOfAnotherUser_FailedAck()
     {
-        if (Environment.UserName != "root")
-        {
-            Assert.True(Environment.GetEnvironmentVariable("RUNTIMECTL_REQUIRE_ROOT") != "1", "RUNTIMECTL_REQUIRE_ROOT=1 but this test runs without root");
-            return; // needs root to give a file to another user; CI runs it as root
-        }
-
         using var steered = new SteeredLoop();
         steered.Train();
         steered.Apply("save_ckpt", kwargs: new() { ["label"] = "theirs" });
