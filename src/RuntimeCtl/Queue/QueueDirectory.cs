@@ -82,7 +82,13 @@ internal sealed class QueueDirectory : IDisposable
             return NativeFile.Stream(NativeFile.OpenAt(_handle, name, mode, access), access);
         }
 
-        return OpenOwnerOnly(Combine(name), mode == System.IO.FileMode.CreateNew ? System.IO.FileMode.CreateNew : mode, access);
+        if (mode == System.IO.FileMode.Open && access == FileAccess.Read)
+        {
+            // A reader (status, history) of a queue it did not open: never through a symlink, never blocking on a FIFO.
+            return new FileStream(NativeFile.OpenRead(Combine(name)), FileAccess.Read, bufferSize: 0);
+        }
+
+        return OpenOwnerOnly(Combine(name), mode, access);
     }
 
     /// <summary>Opens a file for <c>O_APPEND</c> writes (Linux), never through a symlink.</summary>

@@ -181,10 +181,28 @@ internal sealed class QueueState
         // Built aside and swapped in at the end: a read that fails half-way leaves the known acked ids intact.
         var acked = new HashSet<ulong>();
         var recoverable = new Dictionary<ulong, int>();
+        using var stream = _queue.OpenFile(QueueDirectory.AcksFile, FileMode.Open, FileAccess.Read);
+        var lines = ForEachId(stream, (lineStart, id) =>
+        {
+            var hash = Hash(id);
+            acked.Add(hash);
+            if (lineStart >= recoverFrom)
+            {
+                recoverable[hash] = recoverable.GetValueOrDefault(hash) + 1;
+            }
+        });
 
+        AckLines = lines;
+        _acked = acked;
+        _recoverable = recoverable;
+    }
+
+    /// <summary>Streams an acks file once, handing each line's offset and id (when it has one) to <paramref name="onId"/>.</summary>
+    /// <returns>The number of complete lines.</returns>
+    internal static long ForEachId(Stream stream, Action<long, string> onId)
+    {
         long lines = 0;
         long offset = 0;
-        using var stream = _queue.OpenFile(QueueDirectory.AcksFile, FileMode.Open, FileAccess.Read);
         var buffer = new byte[1 << 16];
         var pending = new MemoryStream();
         int read;
@@ -216,12 +234,7 @@ internal sealed class QueueState
                 lines++;
                 if (TryReadId(line) is { } id)
                 {
-                    var hash = Hash(id);
-                    acked.Add(hash);
-                    if (lineStart >= recoverFrom)
-                    {
-                        recoverable[hash] = recoverable.GetValueOrDefault(hash) + 1;
-                    }
+                    onId(lineStart, id);
                 }
 
                 pending.SetLength(0);
@@ -229,9 +242,7 @@ internal sealed class QueueState
             }
         }
 
-        AckLines = lines;
-        _acked = acked;
-        _recoverable = recoverable;
+        return lines;
     }
 
     internal static string? TryReadId(ReadOnlySpan<byte> line)

@@ -17,14 +17,15 @@ internal sealed record HistoryEntry(long Line, string Id, JsonElement? Command, 
 }
 
 /// <summary>
-/// Joins <c>commands.jsonl</c> with <c>acks.jsonl</c> in file order, streaming: the commands are read one line at a
-/// time and only an index of the acks is held (an id hash and an offset per ack), so a queue of millions of lines is
-/// listed in bounded memory. Lines are read as the trainer reads them (the same ids for lines without one, the same
-/// limit for over-long lines, a BOM skipped, a torn last line left out).
+/// Joins <c>commands.jsonl</c> with <c>acks.jsonl</c> in file order, streaming: the commands are read in bounded
+/// batches by the trainer's own <see cref="CommandReader"/> (so the same ids for lines without one, the same limit
+/// for over-long lines, a BOM skipped, a torn last line left out), and only an index of the acks is held (an id hash
+/// and an offset per ack), so a queue of millions of lines is listed in bounded memory.
 /// </summary>
 internal static class CommandHistory
 {
-    private const int BlockSize = 64 * 1024;
+    private const int BatchLines = 1024;
+    private const int BatchBytes = 4 * 1024 * 1024;
 
     /// <summary>Lists the commands of <paramref name="queueDirectory"/>.</summary>
     /// <param name="queueDirectory">The queue directory.</param>
@@ -32,223 +33,151 @@ internal static class CommandHistory
     /// <exception cref="IOException">A file cannot be read.</exception>
     public static IEnumerable<HistoryEntry> Read(string queueDirectory, int maxLineBytes)
     {
-        var commands = Path.Combine(queueDirectory, QueueDirectory.CommandsFile);
-        var acksPath = Path.Combine(queueDirectory, QueueDirectory.AcksFile);
-        var acks = AckIndex.Build(acksPath);
-        if (!File.Exists(commands))
+        using var queue = new QueueDirectory(queueDirectory);
+        if (!queue.TryStat(QueueDirectory.CommandsFile, out _))
         {
             yield break;
         }
 
-        using var ackHandle = File.Exists(acksPath) ? NativeFile.OpenRead(acksPath) : null;
-        using var handle = NativeFile.OpenRead(commands);
-        var length = RandomAccess.GetLength(handle);
-        var block = new byte[BlockSize];
-        var line = new MemoryStream();
-        long position = 0, lineStart = 0, lineNumber = 0;
-        var oversize = false;
-        while (position < length)
+        using var acks = AckIndex.Build(queue);
+        using var reader = new CommandReader(queue, maxLineBytes);
+        var batch = new LineBatch(BatchBytes + maxLineBytes + 1);
+        long number = 0;
+        while (true)
         {
-            var read = RandomAccess.Read(handle, block, position);
-            if (read <= 0)
+            batch.Clear();
+            reader.Read(batch, BatchLines, BatchBytes);
+            if (batch.Lines.Count == 0)
             {
-                break;
+                yield break;
             }
 
-            // Indices, not spans: this is an iterator, and a span cannot live across a yield.
-            var at = 0;
-            var dataStart = position;
-            position += read;
-            if (dataStart == 0 && read >= 3 && block[0] == 0xEF && block[1] == 0xBB && block[2] == 0xBF)
+            // Built per batch: the lines' bytes are spans into the batch, which an iterator cannot hold across a yield.
+            var entries = new List<HistoryEntry>(batch.Lines.Count);
+            foreach (var raw in batch.Lines)
             {
-                at = 3;
-                lineStart = 3;
+                if (Entry(++number, raw, batch, maxLineBytes, acks) is { } entry)
+                {
+                    entries.Add(entry);
+                }
             }
 
-            while (at < read)
+            foreach (var entry in entries)
             {
-                var newline = Array.IndexOf(block, (byte)'\n', at, read - at);
-                var partLength = (newline < 0 ? read : newline) - at;
-                if (!oversize && line.Length + partLength > maxLineBytes)
-                {
-                    oversize = true;
-                    line.SetLength(0);
-                }
-
-                if (!oversize)
-                {
-                    line.Write(block, at, partLength);
-                }
-
-                if (newline < 0)
-                {
-                    break;
-                }
-
-                var end = dataStart + newline + 1;
-                lineNumber++;
-                var entry = Entry(lineNumber, lineStart, end, oversize, line, maxLineBytes, acks, ackHandle);
-                line.SetLength(0);
-                oversize = false;
-                lineStart = end;
-                at = newline + 1;
-                if (entry is not null)
-                {
-                    yield return entry;
-                }
+                yield return entry;
             }
         }
     }
 
-    private static HistoryEntry? Entry(long number, long offset, long end, bool oversize, MemoryStream line, int limit, AckIndex acks, Microsoft.Win32.SafeHandles.SafeFileHandle? ackHandle)
+    private static HistoryEntry? Entry(long number, RawLine raw, LineBatch batch, int limit, AckIndex acks)
     {
         string id;
         JsonElement? command = null;
         string? invalid;
-        if (oversize)
+        if (raw.Oversize)
         {
-            var over = CommandLine.Oversize(offset, end, limit);
+            var over = CommandLine.Oversize(raw.Offset, raw.End, limit);
             id = over.Id;
             invalid = over.Invalid;
         }
         else
         {
-            var bytes = QueueEngine<object>.Trim(line.GetBuffer().AsSpan(0, (int)line.Length));
-            if (bytes.IsEmpty)
+            var bytes = QueueEngine<object>.Trim(batch.Line(raw)).ToArray();
+            if (bytes.Length == 0)
             {
                 return null; // blank lines get no ack, as the original
             }
 
-            using var parsed = CommandLine.Parse(offset, bytes.ToArray());
+            using var parsed = CommandLine.Parse(raw.Offset, bytes);
             id = parsed.Id;
             invalid = parsed.Invalid;
             if (invalid is null)
             {
-                using var document = JsonDocument.Parse(bytes.ToArray(), JsonFormat.DocumentOptions);
+                using var document = JsonDocument.Parse(bytes, JsonFormat.DocumentOptions);
                 command = document.RootElement.Clone();
             }
         }
 
-        if (ackHandle is null || acks.Take(id) is not { } ackOffset || ReadAck(ackHandle, ackOffset) is not { } ack)
+        if (acks.Take(id) is not { } ack)
         {
             return new HistoryEntry(number, id, command, invalid, "pending", null, null);
         }
 
-        var root = ack.RootElement;
-        var status = root.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "unknown";
-        long? step = root.TryGetProperty("step", out var st) && st.TryGetInt64(out var n) ? n : null;
-        var error = root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
-        ack.Dispose();
-        return new HistoryEntry(number, id, command, invalid, status, step, error);
-    }
-
-    private static JsonDocument? ReadAck(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset)
-    {
-        var buffer = new MemoryStream();
-        var block = new byte[4096];
-        for (var at = offset; ; at += block.Length)
+        using (ack)
         {
-            var read = RandomAccess.Read(handle, block, at);
-            if (read <= 0)
-            {
-                break;
-            }
-
-            var newline = Array.IndexOf(block, (byte)'\n', 0, read);
-            buffer.Write(block, 0, newline < 0 ? read : newline);
-            if (newline >= 0 || buffer.Length > 4 * 1024 * 1024)
-            {
-                break;
-            }
-        }
-
-        try
-        {
-            return JsonDocument.Parse(buffer.ToArray());
-        }
-        catch (JsonException)
-        {
-            return null;
+            var root = ack.RootElement;
+            var status = root.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "unknown";
+            long? step = root.TryGetProperty("step", out var st) && st.TryGetInt64(out var n) ? n : null;
+            var error = root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+            return new HistoryEntry(number, id, command, invalid, status, step, error);
         }
     }
 
     /// <summary>The place of every ack by id (a hash), in file order: a duplicate id's second ack goes to its second line.</summary>
-    private sealed class AckIndex
+    private sealed class AckIndex : IDisposable
     {
         private readonly Dictionary<ulong, long> _first = [];
         private readonly Dictionary<ulong, Queue<long>> _more = [];
+        private FileStream? _acks;
 
-        public static AckIndex Build(string path)
+        public static AckIndex Build(QueueDirectory queue)
         {
             var index = new AckIndex();
-            if (!File.Exists(path))
+            if (queue.TryStat(QueueDirectory.AcksFile, out _))
             {
-                return index;
-            }
-
-            using var handle = NativeFile.OpenRead(path);
-            var length = RandomAccess.GetLength(handle);
-            var block = new byte[BlockSize];
-            var line = new MemoryStream();
-            long position = 0, lineStart = 0;
-            while (position < length)
-            {
-                var read = RandomAccess.Read(handle, block, position);
-                if (read <= 0)
-                {
-                    break;
-                }
-
-                var data = block.AsSpan(0, read);
-                var dataStart = position;
-                position += read;
-                while (!data.IsEmpty)
-                {
-                    var newline = data.IndexOf((byte)'\n');
-                    var part = newline < 0 ? data : data[..newline];
-                    if (line.Length < 64 * 1024)
-                    {
-                        line.Write(part); // the id comes first in an ack: its head is enough
-                    }
-
-                    if (newline < 0)
-                    {
-                        break;
-                    }
-
-                    if (QueueState.TryReadId(line.GetBuffer().AsSpan(0, (int)line.Length)) is { } id)
-                    {
-                        index.Add(QueueState.Hash(id), lineStart);
-                    }
-
-                    line.SetLength(0);
-                    lineStart = dataStart + newline + 1;
-                    dataStart = lineStart;
-                    data = data[(newline + 1)..];
-                }
+                index._acks = queue.OpenFile(QueueDirectory.AcksFile, FileMode.Open, FileAccess.Read);
+                QueueState.ForEachId(index._acks, (offset, id) => index.Add(QueueState.Hash(id), offset));
             }
 
             return index;
         }
 
-        public long? Take(string id)
+        /// <summary>The next ack of <paramref name="id"/> in file order, parsed, or null.</summary>
+        public JsonDocument? Take(string id)
         {
             var hash = QueueState.Hash(id);
-            if (_first.Remove(hash, out var offset))
+            if (_acks is null || !_first.Remove(hash, out var offset))
             {
-                if (_more.TryGetValue(hash, out var more))
-                {
-                    _first[hash] = more.Dequeue();
-                    if (more.Count == 0)
-                    {
-                        _more.Remove(hash);
-                    }
-                }
-
-                return offset;
+                return null;
             }
 
-            return null;
+            if (_more.TryGetValue(hash, out var more))
+            {
+                _first[hash] = more.Dequeue();
+                if (more.Count == 0)
+                {
+                    _more.Remove(hash);
+                }
+            }
+
+            return ReadLine(_acks, offset);
+        }
+
+        public void Dispose() => _acks?.Dispose();
+
+        private static JsonDocument? ReadLine(FileStream file, long offset)
+        {
+            var line = new MemoryStream();
+            var block = new byte[4096];
+            for (var at = offset; line.Length <= 4 * 1024 * 1024; at += block.Length)
+            {
+                var read = RandomAccess.Read(file.SafeFileHandle, block, at);
+                var newline = read > 0 ? Array.IndexOf(block, (byte)'\n', 0, read) : -1;
+                line.Write(block, 0, newline < 0 ? Math.Max(read, 0) : newline);
+                if (read <= 0 || newline >= 0)
+                {
+                    break;
+                }
+            }
+
+            try
+            {
+                return JsonDocument.Parse(line.ToArray());
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
         }
 
         private void Add(ulong hash, long offset)
