@@ -189,15 +189,49 @@ public static class CommandSender
     /// <summary>Takes the senders' exclusive <c>flock</c> on <c>commands.lock</c>, opened in the queue's directory without following a symlink.</summary>
     private static SafeAppendHandle AcquireLock(QueueDirectory queue)
     {
+        var handle = queue.OpenAppend(QueueDirectory.LockFile);
+        if (!WaitFor(() => NativeFile.TryLock(handle)))
+        {
+            handle.Dispose();
+            throw new IOException($"Another sender has held '{queue.Lock}' for 30 s.");
+        }
+
+        return handle;
+    }
+
+    /// <summary>Takes the senders' exclusive lock where files are opened by path (an exclusive open is an advisory <c>flock</c> on Unix).</summary>
+    private static FileStream AcquireLock(string path)
+    {
+        FileStream? stream = null;
+        if (!WaitFor(() =>
+        {
+            try
+            {
+                stream = QueueDirectory.OpenOwnerOnly(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false; // held by another sender
+            }
+        }))
+        {
+            throw new IOException($"Another sender has held '{path}' for 30 s.");
+        }
+
+        return stream!;
+    }
+
+    /// <summary>Retries <paramref name="tryTake"/> with a growing pause (1 to 20 ms) for up to 30 s; false when it never succeeded.</summary>
+    private static bool WaitFor(Func<bool> tryTake)
+    {
         var delay = 1;
         var deadline = Environment.TickCount64 + 30_000;
-        var handle = queue.OpenAppend(QueueDirectory.LockFile);
-        while (!NativeFile.TryLock(handle))
+        while (!tryTake())
         {
             if (Environment.TickCount64 >= deadline)
             {
-                handle.Dispose();
-                throw new IOException($"Another sender has held '{queue.Lock}' for 30 s.");
+                return false;
             }
 
 #pragma warning disable RS0030 // a sender process waiting for another sender's lock, never the training thread
@@ -206,27 +240,6 @@ public static class CommandSender
             delay = Math.Min(delay * 2, 20);
         }
 
-        return handle;
-    }
-
-    /// <summary>Takes the senders' exclusive lock (an exclusive open is an advisory <c>flock</c> on Unix), retrying while another sender holds it.</summary>
-    private static FileStream AcquireLock(string path)
-    {
-        var delay = 1;
-        var deadline = Environment.TickCount64 + 30_000;
-        while (true)
-        {
-            try
-            {
-                return QueueDirectory.OpenOwnerOnly(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (Environment.TickCount64 < deadline && File.Exists(path))
-            {
-#pragma warning disable RS0030 // a sender process waiting for another sender's lock, never the training thread
-                Thread.Sleep(delay);
-#pragma warning restore RS0030
-                delay = Math.Min(delay * 2, 20);
-            }
-        }
+        return true;
     }
 }

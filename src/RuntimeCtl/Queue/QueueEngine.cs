@@ -369,13 +369,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
             result.Add(ack);
         }
 
-        CommitJournal();
-        for (var i = 0; i < count; i++)
-        {
-            plan[i].Line.Dispose();
-        }
-
-        FlushPendingAcks(); // saves the cursor once the acks are written
+        EndBatch(plan, count);
         return result;
     }
 
@@ -425,14 +419,20 @@ internal sealed class QueueEngine<TContext> : IDisposable
             }
         }
 
+        EndBatch(plan, plan.Count);
+        return result;
+    }
+
+    /// <summary>The end of a batch: the last outcome records, the lines released, the acks written and the cursor saved.</summary>
+    private void EndBatch(List<Slot> plan, int applied)
+    {
         CommitJournal();
-        foreach (var slot in plan)
+        for (var i = 0; i < applied; i++)
         {
-            slot.Line.Dispose();
+            plan[i].Line.Dispose();
         }
 
         FlushPendingAcks(); // saves the cursor once the acks are written
-        return result;
     }
 
     /// <summary>Buffers the ack of one slot (the only place an ack is built) and returns it.</summary>
