@@ -85,6 +85,8 @@ if (rt is not null)
 // The clock starts here, so that steps/s measures the training loop and not the start-up.
 var reporter = new ProgressReporter(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, options.Steps, options.LogEvery);
 var loss = double.NaN;
+(double Loss, double Accuracy)? validation = null;
+var (lossSum, lossCount) = (0.0, 0);
 long polls = 0, pollTicks = 0;
 while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCancellationRequested)
 {
@@ -117,6 +119,19 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
 
     loss = trainer.Step();
     loop.Step++;
+    lossSum += loss;
+    lossCount++;
+    if (loop.Step % options.EvalEvery == 0 || loop.Step == options.Steps)
+    {
+        // The held-out score next to the mean training loss since the last one: the two curves whose gap dropout moves.
+        validation = trainer.Evaluate();
+        reporter.ValidationLoss = validation.Value.Loss;
+        rt?.Report(loop.Step, "train_loss", lossSum / lossCount);
+        rt?.Report(loop.Step, "val_loss", validation.Value.Loss);
+        rt?.Report(loop.Step, "val_accuracy", validation.Value.Accuracy);
+        (lossSum, lossCount) = (0, 0);
+    }
+
     reporter.Report(loop.Step, loss, trainer.LearningRate);
     if (rt is not null)
     {
@@ -132,7 +147,7 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
 
 reporter.Finish();
 var pollMicroseconds = polls > 0 ? pollTicks * 1e6 / Stopwatch.Frequency / polls : (double?)null;
-Console.WriteLine(Summary(loop, reporter, loss, trainer.LearningRate, pollMicroseconds, stoppedBySignal: interrupt.IsCancellationRequested, ParametersSha256(trainer.Model)));
+Console.WriteLine(Summary(loop, reporter, loss, validation, trainer.LearningRate, pollMicroseconds, stoppedBySignal: interrupt.IsCancellationRequested, ParametersSha256(trainer.Model)));
 return 0;
 
 static string Describe(Ack ack)
@@ -161,7 +176,7 @@ static string ParametersSha256(torch.nn.Module model)
     return Convert.ToHexStringLower(hash.GetHashAndReset());
 }
 
-static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double loss, double learningRate, double? pollMicroseconds, bool stoppedBySignal, string parametersSha256)
+static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double loss, (double Loss, double Accuracy)? validation, double learningRate, double? pollMicroseconds, bool stoppedBySignal, string parametersSha256)
 {
     using var buffer = new MemoryStream();
     using (var json = new Utf8JsonWriter(buffer))
@@ -176,6 +191,21 @@ static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double los
         else
         {
             json.WriteNull("final_loss");
+        }
+
+        if (validation is { } v)
+        {
+            // The last evaluation on the held-out text (every --eval-every steps and at the last step).
+            if (double.IsFinite(v.Loss))
+            {
+                json.WriteNumber("final_val_loss", v.Loss);
+            }
+            else
+            {
+                json.WriteNull("final_val_loss");
+            }
+
+            json.WriteNumber("val_accuracy", v.Accuracy);
         }
 
         json.WriteNumber("lr", learningRate);

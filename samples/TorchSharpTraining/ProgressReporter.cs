@@ -5,7 +5,7 @@ namespace TorchSharpTraining;
 
 /// <summary>
 /// Prints progress: on a terminal one live line with the throughput, redrawn at most ten times a second; otherwise a
-/// plain <c>step N loss L lr X</c> line every <c>--log-every</c> steps and at the last step. Events (acks, pause)
+/// plain <c>step N loss L lr X</c> line (with <c>val_loss V</c> after the first evaluation) every <c>--log-every</c> steps and at the last step. Events (acks, pause)
 /// go to <paramref name="events"/> on their own lines, so stdout stays parseable.
 /// </summary>
 internal sealed class ProgressReporter(TextWriter output, TextWriter events, bool interactive, long? totalSteps, long logEvery)
@@ -19,6 +19,9 @@ internal sealed class ProgressReporter(TextWriter output, TextWriter events, boo
 
     /// <summary>Gets the optimizer steps run by this process.</summary>
     public long StepsRun { get; private set; }
+
+    /// <summary>Gets or sets the last validation loss, shown after the learning rate once set.</summary>
+    public double? ValidationLoss { get; set; }
 
     public double StepsPerSecond => _elapsed.Elapsed.TotalSeconds > 0 ? StepsRun / _elapsed.Elapsed.TotalSeconds : 0;
 
@@ -80,6 +83,8 @@ internal sealed class ProgressReporter(TextWriter output, TextWriter events, boo
         _lastText = text;
     }
 
-    private static string Line(long step, double loss, double learningRate) =>
-        string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:G6} lr {learningRate:G6}");
+    private string Line(long step, double loss, double learningRate) =>
+        ValidationLoss is { } validation
+            ? string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:G6} lr {learningRate:G6} val_loss {validation:G6}")
+            : string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:G6} lr {learningRate:G6}");
 }

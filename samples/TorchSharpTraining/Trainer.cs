@@ -1,30 +1,39 @@
+using System.Reflection;
 using RuntimeCtl;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace TorchSharpTraining;
 
-/// <summary>An MLP with dropout, trained with AdamW on <see cref="SyntheticRegression"/>: one call, one optimizer step.</summary>
+/// <summary>
+/// <see cref="CharModel"/> trained with AdamW on the <see cref="CharCorpus"/> of the project's own text: one
+/// <see cref="Step"/>, one optimizer step on a fresh mini-batch; <see cref="Evaluate"/> scores the held-out windows.
+/// </summary>
 internal sealed class Trainer : IDisposable
 {
-    private const int BatchSize = 128;
-    private const int Hidden = 128;
+    public const int Context = 32;
+    private const int Embedding = 24;
+    private const int Hidden = 384;
+    private const int BatchSize = 64;
+    private const int ValidationWindows = 1024;
 
-    private readonly SyntheticRegression _data;
-    private readonly MSELoss _loss = nn.MSELoss();
+    private readonly CharCorpus _corpus;
+    private readonly long[] _batch = new long[BatchSize * (Context + 1)];
+    private readonly Tensor _validation;
+    private readonly CrossEntropyLoss _loss = nn.CrossEntropyLoss();
 
     public Trainer(int seed)
+        : this(new CharCorpus(CharCorpus.LoadEmbedded(Assembly.GetExecutingAssembly()), Context, seed), seed)
+    {
+    }
+
+    public Trainer(CharCorpus corpus, int seed)
     {
         manual_seed(seed);
-        _data = new SyntheticRegression(samples: 8192, seed);
-        Model = nn.Sequential(
-            ("fc1", nn.Linear(SyntheticRegression.Features, Hidden)),
-            ("relu1", nn.ReLU()),
-            ("drop1", nn.Dropout(0.1)),
-            ("fc2", nn.Linear(Hidden, Hidden)),
-            ("relu2", nn.ReLU()),
-            ("drop2", nn.Dropout(0.1)),
-            ("out", nn.Linear(Hidden, 1)));
+        _corpus = corpus;
+        var validation = corpus.Validation(ValidationWindows);
+        _validation = tensor(validation, [validation.Length / (corpus.Context + 1), corpus.Context + 1]);
+        Model = CharModel.Create(corpus.Vocabulary.Count, corpus.Context, Embedding, Hidden, dropout: 0.1);
         Model.train();
         Optimizer = optim.AdamW(Model.parameters(), lr: 1e-3, weight_decay: 0.01);
     }
@@ -41,17 +50,41 @@ internal sealed class Trainer : IDisposable
     /// <summary>Gets the learning rate of the first parameter group.</summary>
     public double LearningRate => Optimizer.ParamGroups.First().LearningRate;
 
-    /// <summary>Runs one optimizer step on a fresh mini-batch and returns its loss.</summary>
+    /// <summary>Runs one optimizer step on a fresh mini-batch and returns its loss (in nats per character).</summary>
     public double Step()
     {
         using var scope = NewDisposeScope();
-        var (inputs, targets) = _data.Sample(BatchSize);
+        _corpus.SampleTraining(_batch);
+        var windows = tensor(_batch, [BatchSize, _corpus.Context + 1]);
         Optimizer.zero_grad();
-        var loss = _loss.forward(Model.forward(inputs), targets);
+        var loss = _loss.forward(Model.forward(windows[.., ..^1]), windows[.., ^1]);
         loss.backward();
         GradientClip.Apply(Model.parameters());  // train.grad_clip_norm changes the limit
         Optimizer.step();
         return loss.item<float>();
+    }
+
+    /// <summary>
+    /// Scores the fixed validation windows with dropout off and without gradients; it draws no random numbers,
+    /// so evaluating does not change the training run.
+    /// </summary>
+    public (double Loss, double Accuracy) Evaluate()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Model.eval();
+        try
+        {
+            var logits = Model.forward(_validation[.., ..^1]);
+            var targets = _validation[.., ^1];
+            var loss = _loss.forward(logits, targets).item<float>();
+            var accuracy = logits.argmax(1).eq(targets).to(ScalarType.Float32).mean().item<float>();
+            return (loss, accuracy);
+        }
+        finally
+        {
+            Model.train();
+        }
     }
 
     public void Dispose()
@@ -59,6 +92,6 @@ internal sealed class Trainer : IDisposable
         Optimizer.Dispose();
         Model.Dispose();
         _loss.Dispose();
-        _data.Dispose();
+        _validation.Dispose();
     }
 }

@@ -17,7 +17,8 @@ internal sealed record TrainingOptions
           --threads T         torch intra-op threads (default 1; steadier than more on small models)
           --step-delay-ms D   sleep D ms after every step, to leave time to send commands (default 0)
           --log-every K       print a progress line every K steps when stdout is not a terminal (default 100)
-          --seed S            seed for the data and the initial weights (default 42)
+          --eval-every E      score the held-out validation text every E steps (default 50)
+          --seed S            seed for the data order, dropout and the initial weights (default 42)
           --metrics-port P    serve the RuntimeCtl meter and the .NET runtime's at http://127.0.0.1:P/metrics (Prometheus)
           --tensorboard DIR   write the reported scalars and every ack (as text) to TensorBoard event files in DIR
           --no-control        do not poll a queue at all (to measure what polling costs)
@@ -33,6 +34,8 @@ internal sealed record TrainingOptions
     public int StepDelayMilliseconds { get; init; }
 
     public long LogEvery { get; init; } = 100;
+
+    public long EvalEvery { get; init; } = 50;
 
     public int Seed { get; init; } = 42;
 
@@ -70,7 +73,7 @@ internal sealed record TrainingOptions
                 continue;
             }
 
-            if (name is not ("--queue" or "--steps" or "--threads" or "--step-delay-ms" or "--log-every" or "--seed" or "--metrics-port" or "--tensorboard"))
+            if (name is not ("--queue" or "--steps" or "--threads" or "--step-delay-ms" or "--log-every" or "--eval-every" or "--seed" or "--metrics-port" or "--tensorboard"))
             {
                 problems.Add($"Unknown option '{name}'. Run with --help to see the options.");
                 continue;
@@ -90,6 +93,7 @@ internal sealed record TrainingOptions
                 "--threads" => options with { Threads = (int)ParseLong(name, value, 1, problems) },
                 "--step-delay-ms" => options with { StepDelayMilliseconds = (int)ParseLong(name, value, 0, problems) },
                 "--log-every" => options with { LogEvery = ParseLong(name, value, 1, problems) },
+                "--eval-every" => options with { EvalEvery = ParseLong(name, value, 1, problems) },
                 "--metrics-port" => options with { MetricsPort = (int)Math.Min(ParseLong(name, value, 1, problems), 65535) },
                 "--tensorboard" => options with { TensorBoard = ParsePath(name, value, problems) },
                 _ => options with { Seed = (int)ParseLong(name, value, 0, problems) },

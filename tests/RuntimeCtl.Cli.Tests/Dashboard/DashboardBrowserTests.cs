@@ -1,5 +1,6 @@
 using Microsoft.Playwright;
 using RuntimeCtl.Cli.Tests.EndToEnd;
+using RuntimeCtl.Cli.Tests.Support;
 using Xunit.Abstractions;
 
 namespace RuntimeCtl.Cli.Tests.Dashboard;
@@ -15,23 +16,15 @@ public sealed class DashboardBrowserTests(RunningQuickStart quickStart, ITestOut
     [Fact]
     public async Task Page_ShowsControls_AppliesAndRejects_PlotsMetrics_WithoutConsoleErrors()
     {
-        var chromium = Chromiums.FirstOrDefault(File.Exists);
+        var chromium = FindChromium();
         if (chromium is null)
         {
-            Assert.True(Environment.GetEnvironmentVariable("RUNTIMECTL_REQUIRE_BROWSER") != "1", "RUNTIMECTL_REQUIRE_BROWSER=1 but Chromium is missing: apt-get install -y chromium.");
-            output.WriteLine("SKIPPED: no Chromium at " + string.Join(" or ", Chromiums) + " (apt-get install -y chromium); set RUNTIMECTL_REQUIRE_BROWSER=1 to fail instead.");
             return;
         }
 
         await using var server = await DashboardFixture.StartAsync(quickStart.Dir);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-            Timeout = 60_000,
-        });
+        await using var browser = await LaunchAsync(playwright, chromium);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         page.SetDefaultTimeout(30_000);
         var problems = new List<string>();
@@ -79,4 +72,59 @@ public sealed class DashboardBrowserTests(RunningQuickStart quickStart, ITestOut
 
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
+
+    [Fact]
+    public async Task Plot_StepRewoundByLoadCheckpoint_DrawsTheAbandonedBranchApartFromTheCurrentCurve()
+    {
+        var chromium = FindChromium();
+        if (chromium is null)
+        {
+            return;
+        }
+
+        // Arrange: a loss reported for steps 1..10, then, after a load_ckpt back to step 5, for steps 5..12.
+        using var queue = new TempQueueDirectory();
+        Directory.CreateDirectory(queue.Dir);
+        var lines = Enumerable.Range(1, 10).Concat(Enumerable.Range(5, 8))
+            .Select((step, i) => $"{{\"step\":{step},\"ts\":{1_700_000_000 + i},\"name\":\"loss\",\"value\":{1.0 / step:R}}}");
+        File.WriteAllLines(Path.Combine(queue.Dir, "metrics.jsonl"), lines);
+        await using var server = await DashboardFixture.StartAsync(queue.Dir);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright, chromium);
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+
+        // Act
+        await page.GotoAsync(server.Server.Url.ToString());
+        await page.WaitForFunctionAsync("() => +(document.querySelector('svg[data-metric=loss]')?.dataset.points) === 18");
+
+        // Assert: steps 5..10 of the first run are the abandoned branch; 1..4 and the second run's 5..12 are current.
+        var abandoned = await page.Locator("svg[data-metric=loss] polyline.abandoned").AllAsync();
+        var current = await page.Locator("svg[data-metric=loss] polyline.current").AllAsync();
+        Assert.Single(abandoned);
+        Assert.Equal(6, (await abandoned[0].GetAttributeAsync("points"))!.Split(' ').Length);
+        var currentLengths = await Task.WhenAll(current.Select(async c => (await c.GetAttributeAsync("points"))!.Split(' ').Length));
+        Assert.Equal(new[] { 4, 8 }, currentLengths);
+    }
+
+    private string? FindChromium()
+    {
+        var chromium = Chromiums.FirstOrDefault(File.Exists);
+        if (chromium is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("RUNTIMECTL_REQUIRE_BROWSER") != "1", "RUNTIMECTL_REQUIRE_BROWSER=1 but Chromium is missing: apt-get install -y chromium.");
+            output.WriteLine("SKIPPED: no Chromium at " + string.Join(" or ", Chromiums) + " (apt-get install -y chromium); set RUNTIMECTL_REQUIRE_BROWSER=1 to fail instead.");
+        }
+
+        return chromium;
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright, string chromium) =>
+        playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            Timeout = 60_000,
+        });
 }
