@@ -68,9 +68,6 @@ internal sealed class CharCorpus
     /// <summary>Gets the distinct characters of the text, in ordinal order: a character's code is its index.</summary>
     public IReadOnlyList<char> Vocabulary { get; }
 
-    /// <summary>Gets the characters of the whole text.</summary>
-    public int Length => _codes.Length;
-
     /// <summary>Gets the first positions of the training windows.</summary>
     public ReadOnlySpan<int> TrainStarts => _trainStarts;
 

@@ -184,27 +184,11 @@ static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double los
         json.WriteStartObject();
         json.WriteNumber("steps", loop.Step);
         json.WriteNumber("steps_run", reporter.StepsRun);
-        if (double.IsFinite(loss))
-        {
-            json.WriteNumber("final_loss", loss);
-        }
-        else
-        {
-            json.WriteNull("final_loss");
-        }
-
+        WriteFiniteOrNull(json, "final_loss", loss);
         if (validation is { } v)
         {
             // The last evaluation on the held-out text (every --eval-every steps and at the last step).
-            if (double.IsFinite(v.Loss))
-            {
-                json.WriteNumber("final_val_loss", v.Loss);
-            }
-            else
-            {
-                json.WriteNull("final_val_loss");
-            }
-
+            WriteFiniteOrNull(json, "final_val_loss", v.Loss);
             json.WriteNumber("val_accuracy", v.Accuracy);
         }
 
@@ -230,4 +214,17 @@ static string Summary(TorchSharpLoop loop, ProgressReporter reporter, double los
     }
 
     return Encoding.UTF8.GetString(buffer.ToArray());
+}
+
+// JSON has no NaN or infinity: a loss that diverged is written as null.
+static void WriteFiniteOrNull(Utf8JsonWriter json, string name, double value)
+{
+    if (double.IsFinite(value))
+    {
+        json.WriteNumber(name, value);
+    }
+    else
+    {
+        json.WriteNull(name);
+    }
 }

@@ -83,8 +83,9 @@ internal sealed class ProgressReporter(TextWriter output, TextWriter events, boo
         _lastText = text;
     }
 
-    private string Line(long step, double loss, double learningRate) =>
-        ValidationLoss is { } validation
-            ? string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:G6} lr {learningRate:G6} val_loss {validation:G6}")
-            : string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:G6} lr {learningRate:G6}");
+    private string Line(long step, double loss, double learningRate)
+    {
+        var line = string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:G6} lr {learningRate:G6}");
+        return ValidationLoss is { } validation ? string.Create(CultureInfo.InvariantCulture, $"{line} val_loss {validation:G6}") : line;
+    }
 }

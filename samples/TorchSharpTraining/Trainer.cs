@@ -11,7 +11,7 @@ namespace TorchSharpTraining;
 /// </summary>
 internal sealed class Trainer : IDisposable
 {
-    public const int Context = 32;
+    private const int Context = 32;
     private const int Embedding = 24;
     private const int Hidden = 384;
     private const int BatchSize = 64;
@@ -23,17 +23,12 @@ internal sealed class Trainer : IDisposable
     private readonly CrossEntropyLoss _loss = nn.CrossEntropyLoss();
 
     public Trainer(int seed)
-        : this(new CharCorpus(CharCorpus.LoadEmbedded(Assembly.GetExecutingAssembly()), Context, seed), seed)
-    {
-    }
-
-    public Trainer(CharCorpus corpus, int seed)
     {
         manual_seed(seed);
-        _corpus = corpus;
-        var validation = corpus.Validation(ValidationWindows);
-        _validation = tensor(validation, [validation.Length / (corpus.Context + 1), corpus.Context + 1]);
-        Model = CharModel.Create(corpus.Vocabulary.Count, corpus.Context, Embedding, Hidden, dropout: 0.1);
+        _corpus = new CharCorpus(CharCorpus.LoadEmbedded(Assembly.GetExecutingAssembly()), Context, seed);
+        var validation = _corpus.Validation(ValidationWindows);
+        _validation = tensor(validation, [validation.Length / (Context + 1), Context + 1]);
+        Model = CharModel.Create(_corpus.Vocabulary.Count, Context, Embedding, Hidden, dropout: 0.1);
         Model.train();
         Optimizer = optim.AdamW(Model.parameters(), lr: 1e-3, weight_decay: 0.01);
     }
@@ -55,7 +50,7 @@ internal sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         _corpus.SampleTraining(_batch);
-        var windows = tensor(_batch, [BatchSize, _corpus.Context + 1]);
+        var windows = tensor(_batch, [BatchSize, Context + 1]);
         Optimizer.zero_grad();
         var loss = _loss.forward(Model.forward(windows[.., ..^1]), windows[.., ^1]);
         loss.backward();

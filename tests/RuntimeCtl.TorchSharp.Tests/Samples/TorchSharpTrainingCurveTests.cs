@@ -57,12 +57,26 @@ public sealed class TorchSharpTrainingCurveTests : IDisposable
         Assert.True(gapWith > gapWithout + 0.1, $"dropout 0.9 did not widen the train/validation gap: {gapWithout:F3} (p 0) vs {gapWith:F3} (p 0.9)");
     }
 
+    [Fact]
+    public void Sample_StepsNotAMultipleOfEvalEvery_AlsoScoresTheLastStep()
+    {
+        // Act: 30 steps, scored every 20.
+        var (_, summary) = Run(Queue, "--steps", "30", "--eval-every", "20", "--log-every", "20");
+
+        // Assert: validation at 20 and at the last step, 30; the summary's figures are the last evaluation's.
+        var scored = Metrics(Queue, "val_loss");
+        Assert.Equal([20L, 30], scored.Keys.Order());
+        Assert.Equal(scored[30], summary.GetProperty("final_val_loss").GetDouble(), 5);
+        Assert.Equal(Metrics(Queue, "val_accuracy")[30], summary.GetProperty("val_accuracy").GetDouble(), 5);
+        Assert.Equal([20L, 30], Metrics(Queue, "train_loss").Keys.Order());
+    }
+
     private double TrainMinusValidationAt450(double dropout, string name)
     {
         var queue = _temp.Combine(name);
         CommandSender.Enqueue(queue, "model.dropout.p", [dropout], atStep: 400);
         var (validation, _) = Run(queue, "--steps", "450", "--eval-every", "50", "--log-every", "50");
-        return TrainLossMeans(queue)[450] - validation.Single(v => v.Step == 450).Loss;
+        return Metrics(queue, "train_loss")[450] - validation.Single(v => v.Step == 450).Loss;
     }
 
     private static (List<(long Step, double Loss)> Validation, JsonElement Summary) Run(string queue, params string[] options)
@@ -83,20 +97,21 @@ public sealed class TorchSharpTrainingCurveTests : IDisposable
         return (validation, JsonDocument.Parse(lines[^1]).RootElement.Clone());
     }
 
-    // The sample reports train_loss, the mean over the steps since the last evaluation, to the queue's metrics file.
-    private static Dictionary<long, double> TrainLossMeans(string queue)
+    // The points the sample reported under one name to the queue's metrics file (train_loss: the mean over the steps
+    // since the last evaluation), by step; a later point at the same step replaces an earlier one.
+    private static Dictionary<long, double> Metrics(string queue, string name)
     {
-        var means = new Dictionary<long, double>();
+        var points = new Dictionary<long, double>();
         foreach (var line in File.ReadLines(Path.Combine(queue, "metrics.jsonl")))
         {
             using var metric = JsonDocument.Parse(line);
-            if (metric.RootElement.GetProperty("name").GetString() == "train_loss")
+            if (metric.RootElement.GetProperty("name").GetString() == name)
             {
-                means[metric.RootElement.GetProperty("step").GetInt64()] = metric.RootElement.GetProperty("value").GetDouble();
+                points[metric.RootElement.GetProperty("step").GetInt64()] = metric.RootElement.GetProperty("value").GetDouble();
             }
         }
 
-        return means;
+        return points;
     }
 
     private static string Describe(List<(long Step, double Loss)> validation) =>
