@@ -20,15 +20,7 @@ internal static class AckWaiter
             // Looked at after the watcher started: an ack written before it is found here, one after it wakes us.
             if (follower.Poll() is { } ack)
             {
-                context.Stdout.WriteLine(ack.Line);
-                context.Stdout.Flush();
-                return ack.Status switch
-                {
-                    "applied" => ExitCodes.Success,
-                    "rejected" => ExitCodes.Rejected,
-                    "failed" => ExitCodes.Failed,
-                    _ => Unknown(ack, context),
-                };
+                return Report(ack, context);
             }
 
             var remaining = timeout - context.Time.GetElapsedTime(started);
@@ -40,7 +32,7 @@ internal static class AckWaiter
 
             if (remaining <= TimeSpan.Zero)
             {
-                context.Note(TimeoutMessage(queue, timeout, context.Time.GetUtcNow()));
+                context.Note(TimeoutMessage(ControllerSnapshot.TryRead(queue.Controller, out _), timeout, context.Time.GetUtcNow()));
                 return ExitCodes.Timeout;
             }
 
@@ -72,16 +64,32 @@ internal static class AckWaiter
         }
     }
 
-    private static int Unknown(FoundAck ack, CliContext context)
+    /// <summary>Prints the ack found as the second line and returns the exit code its status stands for.</summary>
+    public static int Report(FoundAck ack, CliContext context)
     {
-        context.Note($"the ack has an unknown status '{ack.Status ?? "null"}'.");
-        return ExitCodes.Error;
+        context.Stdout.WriteLine(ack.Line);
+        context.Stdout.Flush();
+        switch (ack.Status)
+        {
+            case "applied":
+                return ExitCodes.Success;
+            case "rejected":
+                return ExitCodes.Rejected;
+            case "failed":
+                return ExitCodes.Failed;
+            default:
+                context.Note($"the ack has an unknown status '{ack.Status ?? "null"}'.");
+                return ExitCodes.Error;
+        }
     }
 
-    private static string TimeoutMessage(QueueDirectory queue, TimeSpan timeout, DateTimeOffset now)
+    /// <summary>What a <c>--wait</c> that timed out says: the command stays queued, and whether a trainer polls.</summary>
+    /// <param name="controller">The trainer's <c>controller.json</c>, or <see langword="null"/>.</param>
+    /// <param name="timeout">How long it waited.</param>
+    /// <param name="now">The time by which the trainer's liveness is judged.</param>
+    public static string TimeoutMessage(ControllerSnapshot? controller, TimeSpan timeout, DateTimeOffset now)
     {
         var waited = JsonOutput.Duration(timeout.TotalSeconds);
-        var controller = ControllerSnapshot.TryRead(queue.Controller, out _);
         var trainer = controller is null
             ? "There is no controller.json, so whether a trainer polls this queue is unknown."
             : controller.IsFresh(now)

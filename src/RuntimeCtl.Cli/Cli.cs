@@ -9,7 +9,7 @@ internal static class Cli
     /// <param name="args">The command line, without the program name.</param>
     /// <param name="stdout">Where results go: one JSON line per command sent or ack waited for, or a report.</param>
     /// <param name="stderr">Where usage errors, refusals and notes go.</param>
-    /// <param name="environment">The environment variables (only <c>RUNTIMECTL_QUEUE</c> is read); <see langword="null"/> for the process's own.</param>
+    /// <param name="environment">The environment variables (<c>RUNTIMECTL_QUEUE</c> and <c>RUNTIMECTL_TOKEN</c> are read); <see langword="null"/> for the process's own.</param>
     /// <param name="stdoutIsTerminal">Whether a person reads <paramref name="stdout"/>: reports are then tables instead of JSON.</param>
     /// <param name="cancellationToken">Ends a <c>--wait</c> early (Ctrl-C).</param>
     /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
@@ -48,6 +48,16 @@ internal static class Cli
             context.Note(e.Message);
             stderr.WriteLine("Run 'runtimectl --help' for usage.");
             return ExitCodes.Usage;
+        }
+        catch (Remote.RemoteException e)
+        {
+            context.Note(e.Message);
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            context.Note("interrupted.");
+            return ExitCodes.Interrupted;
         }
         catch (QueueConfigurationException e)
         {

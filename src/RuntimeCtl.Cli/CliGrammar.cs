@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
@@ -40,6 +41,10 @@ internal sealed class CliGrammar
           runtimectl -q NEW replay --from OLD [--dry-run] [--append]
               Queue into NEW every command applied in OLD, each with at_step = the step it was applied at,
               so a fresh run on NEW applies them at the same steps.
+          runtimectl --url URL [--token T] PATH [ARG...] | status | controls | history  (same options)
+              The same commands through the dashboard of a job on another machine ('runtimectl serve'; its
+              printed URL works as it is). Loopback addresses only, unless --allow-remote: reach a cluster
+              node with 'ssh -L 8765:127.0.0.1:PORT NODE' and --url http://127.0.0.1:8765/?token=...
           A control whose path is one of the words controls, serve, history or replay is sent with '--'
           before it: runtimectl -q DIR -- history (status alone is always the report, as the original's).
 
@@ -135,7 +140,7 @@ internal sealed class CliGrammar
     private readonly Option<bool> _allowRemote = new("--allow-remote")
     {
         Arity = ArgumentArity.Zero,
-        Description = "With serve: allow --host to be an address other machines can reach.",
+        Description = "With serve: allow --host to be an address other machines can reach. With --url: allow a dashboard on another machine.",
     };
 
     private readonly Option<bool> _open = new("--open")
@@ -168,6 +173,18 @@ internal sealed class CliGrammar
         Description = "With replay: queue even though the new queue has commands already.",
     };
 
+    private readonly Option<string> _url = new("--url")
+    {
+        HelpName = "URL",
+        Description = "Talk to the job's dashboard ('runtimectl serve') at URL instead of a queue directory. Loopback only unless --allow-remote.",
+    };
+
+    private readonly Option<string> _token = new("--token")
+    {
+        HelpName = "TOKEN",
+        Description = $"With --url: the dashboard's access token. Default: ${RemoteEndpoint.TokenVariable}, else the URL's ?token=.",
+    };
+
     private readonly VersionOption _version = new();
 
     private readonly Command _root;
@@ -180,7 +197,7 @@ internal sealed class CliGrammar
         // is 'runtimectl' even when it runs inside another process (the tests).
         _root = new Command("runtimectl", Description)
         {
-            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append,
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append, _url, _token,
             new HelpOption(),
             _version,
         };
@@ -209,13 +226,51 @@ internal sealed class CliGrammar
             throw new UsageException("missing PATH: give a control's path (and its arguments), or 'status' or 'controls'.");
         }
 
-        var queue = QueueDirectory(parse, environment);
+        var remote = Remote(parse, environment);
+        var queue = remote?.Label ?? QueueDirectory(parse, environment);
+        var request = Bind(parse, words, queue);
+        if (remote is null)
+        {
+            if (Given(parse, _allowRemote) && request is not ServeRequest)
+            {
+                throw new UsageException("--allow-remote applies only with serve --host ADDRESS or with --url URL.");
+            }
+
+            return request;
+        }
+
+        if (request is ServeRequest or ReplayRequest)
+        {
+            throw new UsageException($"--url does not apply to {(request is ServeRequest ? "serve" : "replay")}: run it on the job's machine.");
+        }
+
+        Refuse(parse, "--url", _allowShared, _allowNetworkFs, _follow);
+        return request with { Remote = remote };
+    }
+
+    private RemoteEndpoint? Remote(ParseResult parse, Func<string, string?> environment)
+    {
+        if (!Given(parse, _url))
+        {
+            return Given(parse, _token) ? throw new UsageException("--token applies only with --url URL.") : null;
+        }
+
+        if (Given(parse, _queue))
+        {
+            throw new UsageException("give -q DIR (a queue directory here) or --url URL (a dashboard), not both.");
+        }
+
+        return RemoteEndpoint.Parse(parse.GetValue(_url) ?? string.Empty, Given(parse, _token) ? parse.GetValue(_token) : null, environment, Given(parse, _allowRemote));
+    }
+
+    private CliRequest Bind(ParseResult parse, string[] words, string queue)
+    {
         // A report word alone is a report; after '--' it is a control's path ('runtimectl -q DIR -- history').
         // ('status' stays the report either way, as the original's.)
         var isReport = words.Length == 1 && (words[0] == "status" || (words[0] is "controls" or "serve" or "history" or "replay" && !AfterDoubleDash(parse, words.Length)));
         if (isReport && words[0] == "history")
         {
-            Refuse(parse, "history", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _from, _dryRun, _append);
+            Refuse(parse, "history", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowNetworkFs, _open, _from, _dryRun, _append);
             var status = Given(parse, _status) ? parse.GetValue(_status) : null;
             if (status is not (null or "applied" or "rejected" or "failed" or "pending"))
             {
@@ -227,7 +282,7 @@ internal sealed class CliGrammar
 
         if (isReport && words[0] == "replay")
         {
-            Refuse(parse, "replay", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _status);
+            Refuse(parse, "replay", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status);
             var from = parse.GetValue(_from);
             if (!Given(parse, _from) || string.IsNullOrWhiteSpace(from))
             {
@@ -239,7 +294,7 @@ internal sealed class CliGrammar
 
         if (isReport && words[0] == "status")
         {
-            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append);
+            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _open, _status, _from, _dryRun, _append);
             return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow), Given(parse, _allowNetworkFs));
         }
 
@@ -251,11 +306,11 @@ internal sealed class CliGrammar
 
         if (isReport)
         {
-            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
             return new ControlsRequest(queue, Given(parse, _json));
         }
 
-        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowRemote, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
+        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
         var path = words[0];
         if (string.IsNullOrWhiteSpace(path))
         {

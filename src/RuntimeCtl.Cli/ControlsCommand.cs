@@ -1,12 +1,23 @@
 using System.Text;
+using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
-/// <summary><c>runtimectl controls [--json]</c>: the trainer's registered controls, from its <c>controller.json</c>.</summary>
+/// <summary><c>runtimectl controls [--json]</c>: the trainer's registered controls, from its <c>controller.json</c> (with <c>--url</c>, as the dashboard serves it).</summary>
 internal static class ControlsCommand
 {
     public static int Run(ControlsRequest request, CliContext context)
     {
+        if (request.Remote is { } endpoint)
+        {
+            using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+            var read = remote.ReadStatus(0);
+            var missing = read.Status.ControllerProblem is { } remoteProblem
+                ? $"cannot list the controls: {remoteProblem}."
+                : $"there is no controller.json in '{read.QueueDirectory}' on the dashboard's machine ({endpoint.Label}), so the controls are unknown: no trainer has started on this queue yet, or it is one that does not write the file (such as the original Python runtimectl).";
+            return Show(request, read.QueueDirectory, read.QueueDirectory, read.Status.Controller, read.Now, missing, context);
+        }
+
         var queue = new QueueDirectory(request.QueueDirectory);
         if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
         {
@@ -14,31 +25,37 @@ internal static class ControlsCommand
         }
 
         var controller = ControllerSnapshot.TryRead(queue.Controller, out var problem);
-        var now = context.Time.GetUtcNow();
+        var why = problem is not null
+            ? $"cannot list the controls: {problem}."
+            : !Directory.Exists(request.QueueDirectory)
+                ? $"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts."
+                : $"there is no controller.json in '{request.QueueDirectory}', so the controls are unknown: no trainer has started on this queue yet, or it is one that does not write the file (such as the original Python runtimectl).";
+        return Show(request, request.QueueDirectory, Path.GetFullPath(request.QueueDirectory), controller, context.Time.GetUtcNow(), why, context);
+    }
+
+    /// <summary>The controls as JSON (piped, or asked for) or a table; without a controller, <paramref name="missing"/> on stderr.</summary>
+    private static int Show(ControlsRequest request, string queueLabel, string fullPath, ControllerSnapshot? controller, DateTimeOffset now, string missing, CliContext context)
+    {
         var json = request.Json || !context.StdoutIsTerminal;
         if (controller is null)
         {
             if (json)
             {
-                WriteJson(request, null, now, context.Stdout);
+                WriteJson(queueLabel, null, now, context.Stdout);
             }
 
-            context.Note(problem is not null
-                ? $"cannot list the controls: {problem}."
-                : !Directory.Exists(request.QueueDirectory)
-                    ? $"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts."
-                    : $"there is no controller.json in '{request.QueueDirectory}', so the controls are unknown: no trainer has started on this queue yet, or it is one that does not write the file (such as the original Python runtimectl).");
+            context.Note(missing);
             return ExitCodes.Error;
         }
 
         if (json)
         {
-            WriteJson(request, controller, now, context.Stdout);
+            WriteJson(queueLabel, controller, now, context.Stdout);
             return ExitCodes.Success;
         }
 
         var output = context.Stdout;
-        output.WriteLine($"Queue     {Path.GetFullPath(request.QueueDirectory)}");
+        output.WriteLine($"Queue     {fullPath}");
         output.WriteLine($"Trainer   {JsonOutput.DescribeTrainer(controller, now)}");
         output.WriteLine();
         if (controller.Controls.Count == 0)
@@ -57,11 +74,11 @@ internal static class ControlsCommand
         return ExitCodes.Success;
     }
 
-    private static void WriteJson(ControlsRequest request, ControllerSnapshot? controller, DateTimeOffset now, TextWriter output) =>
+    private static void WriteJson(string queueLabel, ControllerSnapshot? controller, DateTimeOffset now, TextWriter output) =>
         JsonOutput.WriteLine(output, writer =>
         {
             writer.WriteStartObject();
-            writer.WriteString("queue_dir"u8, request.QueueDirectory);
+            writer.WriteString("queue_dir"u8, queueLabel);
             JsonOutput.WriteTrainer(writer, controller, now);
             writer.WriteStartArray("controls"u8);
             foreach (var control in controller?.Controls ?? [])

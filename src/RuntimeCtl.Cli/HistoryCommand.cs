@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
+using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
@@ -12,6 +12,25 @@ internal static class HistoryCommand
 {
     public static int Run(HistoryRequest request, CliContext context)
     {
+        if (request.Remote is { } endpoint)
+        {
+            using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+            using var lines = remote.OpenHistory(request.Status);
+            var remoteJson = request.Json || !context.StdoutIsTerminal;
+            if (!remoteJson)
+            {
+                context.Stdout.WriteLine(Row("LINE", "STATUS", "STEP", "PATH", "ARGS", "ERROR"));
+            }
+
+            while (lines.ReadLine() is { } line)
+            {
+                context.Stdout.WriteLine(remoteJson ? line : Row(line));
+            }
+
+            context.Stdout.Flush();
+            return ExitCodes.Success;
+        }
+
         if (!Directory.Exists(request.QueueDirectory))
         {
             context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}.");
@@ -38,7 +57,8 @@ internal static class HistoryCommand
                     continue;
                 }
 
-                context.Stdout.WriteLine(json ? Json(entry) : Row(entry));
+                var line = Json(entry);
+                context.Stdout.WriteLine(json ? line : Row(line));
             }
 
             context.Stdout.Flush();
@@ -126,13 +146,22 @@ internal static class HistoryCommand
         return document.RootElement.Clone();
     }
 
-    private static string Row(HistoryEntry entry)
+    /// <summary>One history line (<see cref="Json"/>'s, here or from a dashboard) as a table row.</summary>
+    private static string Row(string json)
     {
-        var path = entry.Invalid is not null ? "(invalid line)" : entry.Field("path") is { ValueKind: JsonValueKind.String } p ? p.GetString()! : entry.Field("path")?.GetRawText() ?? "(none)";
-        var args = entry.Invalid is not null ? string.Empty : string.Join(' ', (string[])[entry.Field("args")?.GetRawText() ?? string.Empty, entry.Field("kwargs")?.GetRawText() ?? string.Empty]).Trim();
-        var step = entry.Step?.ToString(CultureInfo.InvariantCulture) ?? (entry.Field("at_step") is { } at ? "@" + at.GetRawText() : "-");
-        return Row(entry.Line.ToString(CultureInfo.InvariantCulture), entry.Status, step, path, args, entry.Error ?? entry.Invalid ?? string.Empty);
+        using var document = JsonDocument.Parse(json);
+        var entry = document.RootElement;
+        var invalid = Field(entry, "op") is { ValueKind: JsonValueKind.String } op && op.GetString() == "invalid";
+        var path = invalid ? "(invalid line)" : Field(entry, "path") is { ValueKind: JsonValueKind.String } p ? p.GetString()! : Field(entry, "path")?.GetRawText() ?? "(none)";
+        var args = invalid ? string.Empty : string.Join(' ', (string[])[Field(entry, "args")?.GetRawText() ?? string.Empty, Field(entry, "kwargs")?.GetRawText() ?? string.Empty]).Trim();
+        var step = Field(entry, "step") is { ValueKind: JsonValueKind.Number } s ? s.GetRawText() : Field(entry, "at_step") is { } at ? "@" + at.GetRawText() : "-";
+        var line = Field(entry, "line")?.GetRawText() ?? "?";
+        var status = Field(entry, "status") is { ValueKind: JsonValueKind.String } st ? st.GetString()! : "?";
+        var error = Field(entry, "error") is { ValueKind: JsonValueKind.String } e ? e.GetString()! : string.Empty;
+        return Row(line, status, step, path, args, error);
     }
+
+    private static JsonElement? Field(JsonElement entry, string name) => entry.TryGetProperty(name, out var value) ? value : null;
 
     private static string Row(string line, string status, string step, string path, string args, string error) =>
         $"{Cut(line, 7),-7} {Cut(status, 8),-8} {Cut(step, 9),-9} {Cut(path, 28),-28} {Cut(args, 30),-30} {Cut(error, 60)}".TrimEnd();

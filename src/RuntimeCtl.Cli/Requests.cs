@@ -3,7 +3,12 @@ using System.Text.Json;
 namespace RuntimeCtl.Cli;
 
 /// <summary>What the command line asks for, checked and ready to run.</summary>
-internal abstract record CliRequest(string QueueDirectory);
+/// <param name="QueueDirectory">The queue directory, as given; with <see cref="Remote"/>, the dashboard's address (without the token).</param>
+internal abstract record CliRequest(string QueueDirectory)
+{
+    /// <summary>Gets the dashboard to go through (<c>--url</c>), or <see langword="null"/> to use the queue directory.</summary>
+    public Remote.RemoteEndpoint? Remote { get; init; }
+}
 
 /// <summary>Append one command (and maybe wait for its ack).</summary>
 /// <param name="QueueDirectory">The queue directory, as given.</param>

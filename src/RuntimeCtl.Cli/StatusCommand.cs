@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
@@ -11,6 +12,20 @@ internal static class StatusCommand
 {
     public static int Run(StatusRequest request, CliContext context)
     {
+        if (request.Remote is { } endpoint)
+        {
+            using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+            var read = remote.ReadStatus(request.Last);
+            if (!read.Exists)
+            {
+                context.Note($"there is no queue directory '{read.QueueDirectory}' on the dashboard's machine ({endpoint.Label}); the trainer creates it when it starts (or the first command sent does).");
+                return ExitCodes.Error;
+            }
+
+            Show(request, read.QueueDirectory, read.QueueDirectory, read.Status, read.Now, context);
+            return ExitCodes.Success;
+        }
+
         if (!Directory.Exists(request.QueueDirectory))
         {
             context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts (or the first command sent does).");
@@ -38,6 +53,13 @@ internal static class StatusCommand
             context.Note(FileSystemKind.Warning(Path.GetFullPath(request.QueueDirectory), fileSystem, "Pass --allow-network-fs"));
         }
 
+        Show(request, request.QueueDirectory, Path.GetFullPath(request.QueueDirectory), status, context.Time.GetUtcNow(), context);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The notes, then the report: JSON when piped (or asked for), a summary on a terminal.</summary>
+    private static void Show(StatusRequest request, string queueLabel, string fullPath, QueueStatus status, DateTimeOffset now, CliContext context)
+    {
         if (status.ControllerProblem is { } problem)
         {
             context.Note($"ignoring controller.json: {problem}.");
@@ -48,24 +70,21 @@ internal static class StatusCommand
             context.Note($"skipped {status.Tail.BadLines} corrupt line{(status.Tail.BadLines == 1 ? string.Empty : "s")} among the last lines of acks.jsonl ({status.Tail.FirstProblem}).");
         }
 
-        var now = context.Time.GetUtcNow();
         if (request.Json || !context.StdoutIsTerminal)
         {
-            WriteJson(request, status, now, context.Stdout);
+            WriteJson(request, queueLabel, status, now, context.Stdout);
         }
         else
         {
-            WriteSummary(request, status, now, context.Stdout);
+            WriteSummary(request, fullPath, status, now, context.Stdout);
         }
-
-        return ExitCodes.Success;
     }
 
-    private static void WriteJson(StatusRequest request, QueueStatus status, DateTimeOffset now, TextWriter output) =>
+    private static void WriteJson(StatusRequest request, string queueLabel, QueueStatus status, DateTimeOffset now, TextWriter output) =>
         JsonOutput.WriteLine(output, writer =>
         {
             writer.WriteStartObject();
-            writer.WriteString("queue_dir"u8, request.QueueDirectory);
+            writer.WriteString("queue_dir"u8, queueLabel);
             writer.WriteNumber("commands"u8, status.Commands.Lines);
             writer.WriteNumber("acks"u8, status.Acks.Lines);
             writer.WriteStartArray("last_acks"u8);
@@ -81,9 +100,9 @@ internal static class StatusCommand
             writer.WriteEndObject();
         });
 
-    private static void WriteSummary(StatusRequest request, QueueStatus status, DateTimeOffset now, TextWriter output)
+    private static void WriteSummary(StatusRequest request, string fullPath, QueueStatus status, DateTimeOffset now, TextWriter output)
     {
-        output.WriteLine($"Queue     {Path.GetFullPath(request.QueueDirectory)}");
+        output.WriteLine($"Queue     {fullPath}");
         output.WriteLine($"Trainer   {JsonOutput.DescribeTrainer(status.Controller, now)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Commands  {status.Commands.Lines} sent, {status.Acks.Lines} acked, {status.Pending} pending"));
         if (request.Last == 0)

@@ -28,10 +28,13 @@ internal sealed class DashboardApi
     /// <summary>The most lines <c>?last=</c> may ask for.</summary>
     public const int MaxLast = 10_000;
 
+    /// <summary>The longest <c>"source"</c> a posted command may carry.</summary>
+    public const int MaxSourceLength = 32;
+
     /// <summary>The longest <c>?wait=</c>, in seconds.</summary>
     public const double MaxWaitSeconds = 600;
 
-    private static readonly string[] BodyFields = ["path", "args", "kwargs", "at_step", "force"];
+    private static readonly string[] BodyFields = ["path", "args", "kwargs", "at_step", "force", "source"];
 
     private readonly QueueDirectory _queue;
     private readonly string _queueDirectory;
@@ -85,6 +88,9 @@ internal sealed class DashboardApi
         app.MapGet("/api/metrics", (RequestDelegate)(c => api().GetMetrics(c)));
         app.MapGet("/api/events", (RequestDelegate)(c => api()._events.Stream(c)));
         app.MapPost("/api/commands", (RequestDelegate)(c => api().PostCommand(c)));
+        app.MapGet("/api/status", (RequestDelegate)(c => api().GetStatus(c)));
+        app.MapGet("/api/history", (RequestDelegate)(c => api().GetHistory(c)));
+        app.MapGet("/api/ack", (RequestDelegate)(c => api().GetAck(c)));
     }
 
     /// <summary>Refuses a foreign Host (421), requests without the token (401) and cross-origin changes (403); sets headers that keep the page to itself.</summary>
@@ -214,6 +220,152 @@ internal sealed class DashboardApi
         });
     }
 
+    /// <summary>
+    /// <c>GET /api/status?last=N</c>: what <c>runtimectl status</c> reads, at one moment (the remote CLI's status,
+    /// controls and unknown-path check): line counts, the last acks, <c>controller.json</c> as the trainer wrote it,
+    /// and the server's clock, by which the trainer's liveness is judged.
+    /// </summary>
+    private async Task GetStatus(HttpContext context)
+    {
+        if (!TryInt(context, "last", CliGrammar.DefaultLast, 0, MaxLast, out var last, out var error))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
+            return;
+        }
+
+        QueueStatus status;
+        try
+        {
+            status = QueueStatus.Read(_queueDirectory, last);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Error(context, StatusCodes.Status500InternalServerError, $"cannot read the queue directory '{_queueDirectory}': {e.Message}").ConfigureAwait(false);
+            return;
+        }
+
+        await Reply(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("queue_dir"u8, _queueDirectory);
+            writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
+            writer.WriteNumber("now"u8, Freshness.UnixSeconds(_time.GetUtcNow()));
+            writer.WriteNumber("commands"u8, status.Commands.Lines);
+            writer.WriteNumber("acks"u8, status.Acks.Lines);
+            writer.WriteStartArray("last_acks"u8);
+            foreach (var ack in status.Tail.Acks)
+            {
+                ack.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
+            if (status.Tail.FirstProblem is { } bad)
+            {
+                writer.WriteString("bad_ack_problem"u8, bad);
+            }
+
+            writer.WritePropertyName("controller"u8);
+            if (status.Controller is { } controller)
+            {
+                controller.Json.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            if (status.ControllerProblem is { } problem)
+            {
+                writer.WriteString("controller_problem"u8, problem);
+            }
+
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /api/history?status=S</c>: <c>runtimectl history</c>'s JSON lines, streamed.</summary>
+    private async Task GetHistory(HttpContext context)
+    {
+        var wanted = context.Request.Query.TryGetValue("status", out var s) ? s.ToString() : null;
+        if (wanted is not (null or "applied" or "rejected" or "failed" or "pending"))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, $"status must be applied, rejected, failed or pending, got '{wanted}'.").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/x-ndjson";
+        var output = new StreamWriter(context.Response.Body, new UTF8Encoding(false), 64 * 1024) { NewLine = "\n" };
+        await using (output.ConfigureAwait(false))
+        {
+            foreach (var entry in CommandHistory.Read(_queueDirectory, HistoryCommand.TrainerLineLimit(_queueDirectory)))
+            {
+                if (wanted is null || entry.Status == wanted)
+                {
+                    await output.WriteLineAsync(HistoryCommand.Json(entry).AsMemory(), context.RequestAborted).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>GET /api/ack?id=ID&amp;offset=N[&amp;alt=ID...]&amp;wait=S</c>: the ack of one command, looked for after the
+    /// offset the command's <c>POST</c> replied with, waiting up to S seconds; <c>{"ack": null}</c> when none came.
+    /// </summary>
+    private async Task GetAck(HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (!query.TryGetValue("id", out var id) || id.Count != 1 || string.IsNullOrEmpty(id.ToString())
+            || !query.TryGetValue("offset", out var o) || !long.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, "give the command's id and the ack_offset its POST replied with: /api/ack?id=ID&offset=N&wait=S.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!TryWait(context, out var wait, out var error))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
+            return;
+        }
+
+        var alternates = query.TryGetValue("alt", out var alt) ? alt.Where(a => !string.IsNullOrEmpty(a)).Select(a => a!).ToArray() : [];
+        var ack = await WaitForAck(new AckFollower(_queue.Acks, id.ToString(), offset, alternates), TimeSpan.FromSeconds(wait ?? 0), context.RequestAborted).ConfigureAwait(false);
+        await Reply(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("ack"u8);
+            if (ack is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                writer.WriteRawValue(ack.Line, skipInputValidation: true);
+            }
+
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static bool TryWait(HttpContext context, out double? wait, out string error)
+    {
+        wait = null;
+        error = string.Empty;
+        if (!context.Request.Query.TryGetValue("wait", out var w))
+        {
+            return true;
+        }
+
+        if (!double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds) || seconds is < 0 or > MaxWaitSeconds)
+        {
+            error = $"wait must be a number of seconds from 0 to {MaxWaitSeconds}, got '{w}'.";
+            return false;
+        }
+
+        wait = seconds;
+        return true;
+    }
+
     private static async Task GetTail(HttpContext context, string path, string name)
     {
         if (!TryInt(context, "last", 50, 0, MaxLast, out var last, out var error))
@@ -292,16 +444,10 @@ internal sealed class DashboardApi
             return;
         }
 
-        double? wait = null;
-        if (context.Request.Query.TryGetValue("wait", out var w))
+        if (!TryWait(context, out var wait, out var waitError))
         {
-            if (!double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds) || seconds is < 0 or > MaxWaitSeconds)
-            {
-                await Error(context, StatusCodes.Status400BadRequest, $"wait must be a number of seconds from 0 to {MaxWaitSeconds}, got '{w}'.").ConfigureAwait(false);
-                return;
-            }
-
-            wait = seconds;
+            await Error(context, StatusCodes.Status400BadRequest, waitError).ConfigureAwait(false);
+            return;
         }
 
         CommandBody body;
@@ -322,7 +468,8 @@ internal sealed class DashboardApi
             return;
         }
 
-        if (!body.Force && SendCommand.Refusal(_queueDirectory, body.Path, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
+        var controller = ControllerSnapshot.TryRead(_queue.Controller, out _);
+        if (!body.Force && CommandSubmission.UnknownPathRefusal(controller, _queueDirectory, body.Path, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
         {
             await Error(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
             return;
@@ -330,13 +477,12 @@ internal sealed class DashboardApi
 
         // The ack comes after the command: whatever acks.jsonl holds now is older.
         var acksBefore = AckFollower.LengthOf(_queue.Acks);
-        string id;
-        string line;
+        SentCommand sent;
         try
         {
-            (id, line, _) = SendCommand.Enqueue(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time);
+            sent = CommandSubmission.Submit(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time, body.Source);
         }
-        catch (UsageException e)
+        catch (CommandRefusedException e)
         {
             await Error(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
             return;
@@ -350,14 +496,24 @@ internal sealed class DashboardApi
         FoundAck? ack = null;
         if (wait is { } seconds2)
         {
-            ack = await WaitForAck(new AckFollower(_queue.Acks, id, acksBefore), TimeSpan.FromSeconds(seconds2), context.RequestAborted).ConfigureAwait(false);
+            ack = await WaitForAck(new AckFollower(_queue.Acks, sent.Id, acksBefore, sent.AlternateIds), TimeSpan.FromSeconds(seconds2), context.RequestAborted).ConfigureAwait(false);
         }
 
         await Reply(context, ack is null ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
             writer.WritePropertyName("command"u8);
-            writer.WriteRawValue(line, skipInputValidation: true);
+            writer.WriteRawValue(sent.Line, skipInputValidation: true);
+
+            // Where to look for its ack later (GET /api/ack): the length of acks.jsonl before it was queued.
+            writer.WriteNumber("ack_offset"u8, acksBefore);
+            writer.WriteStartArray("alternate_ids"u8);
+            foreach (var alternate in sent.AlternateIds)
+            {
+                writer.WriteStringValue(alternate);
+            }
+
+            writer.WriteEndArray();
             if (wait is not null)
             {
                 writer.WritePropertyName("ack"u8);
@@ -465,7 +621,7 @@ internal sealed class DashboardApi
     }
 
     /// <summary>The body of <c>POST /api/commands</c>, checked.</summary>
-    private sealed record CommandBody(string Path, IReadOnlyList<object?> Args, IReadOnlyList<KeyValuePair<string, object?>> Kwargs, long? AtStep, bool Force)
+    private sealed record CommandBody(string Path, IReadOnlyList<object?> Args, IReadOnlyList<KeyValuePair<string, object?>> Kwargs, long? AtStep, bool Force, string? Source)
     {
         /// <exception cref="FormatException">The body is not a valid command; the message says why.</exception>
         public static CommandBody Parse(byte[] bytes)
@@ -516,7 +672,15 @@ internal sealed class DashboardApi
             var force = root.TryGetProperty("force"u8, out var f) && (f.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? f.GetBoolean()
                 : throw new FormatException("\"force\" must be true or false."));
-            return new CommandBody(path.GetString()!, args, kwargs, atStep, force);
+            string? source = null;
+            if (root.TryGetProperty("source"u8, out var from) && from.ValueKind != JsonValueKind.Null)
+            {
+                source = from.ValueKind == JsonValueKind.String && from.GetString() is { Length: > 0 and <= MaxSourceLength } text && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+                    ? text
+                    : throw new FormatException($"\"source\" must name the sender in at most {MaxSourceLength} letters, digits, '-', '_' or '.', got {from.GetRawText()}.");
+            }
+
+            return new CommandBody(path.GetString()!, args, kwargs, atStep, force, source);
         }
     }
 }

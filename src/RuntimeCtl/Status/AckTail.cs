@@ -21,6 +21,9 @@ internal sealed class AckTail
         FirstProblem = firstProblem;
     }
 
+    /// <summary>A tail read elsewhere (a dashboard's reply).</summary>
+    public static AckTail FromParts(IReadOnlyList<JsonElement> acks, int badLines, string? firstProblem) => new(acks, badLines, firstProblem);
+
     /// <summary>Gets the acks found, oldest first.</summary>
     public IReadOnlyList<JsonElement> Acks { get; }
 

@@ -148,8 +148,7 @@ internal sealed class ControllerSnapshot
                 return null;
             }
 
-            root = root.Clone();
-            return new ControllerSnapshot(root, ReadControls(root));
+            return FromJson(root.Clone());
         }
         catch (JsonException e)
         {
@@ -157,6 +156,13 @@ internal sealed class ControllerSnapshot
             return null;
         }
     }
+
+    /// <summary>A snapshot of a <c>controller.json</c> already parsed (as a dashboard serves it), which must be a JSON object.</summary>
+    /// <param name="root">The file's object; kept, so it must outlive its document (a clone).</param>
+    public static ControllerSnapshot FromJson(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object
+            ? new ControllerSnapshot(root, ReadControls(root))
+            : throw new ArgumentException("A controller.json must be a JSON object.", nameof(root));
 
     private static List<ControlSnapshot> ReadControls(JsonElement root)
     {

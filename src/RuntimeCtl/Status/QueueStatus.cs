@@ -16,6 +16,10 @@ internal sealed class QueueStatus
         ControllerProblem = controllerProblem;
     }
 
+    /// <summary>A status read elsewhere (a dashboard's reply), from its parts.</summary>
+    public static QueueStatus FromParts(LineCount commands, LineCount acks, AckTail tail, ControllerSnapshot? controller, string? controllerProblem) =>
+        new(commands, acks, tail, controller, controllerProblem);
+
     /// <summary>Gets the lines of <c>commands.jsonl</c>.</summary>
     public LineCount Commands { get; }
 

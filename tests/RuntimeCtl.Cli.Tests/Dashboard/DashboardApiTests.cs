@@ -33,12 +33,62 @@ public sealed class DashboardApiTests : IAsyncLifetime, IDisposable
     [InlineData("/api/commands")]
     [InlineData("/api/metrics")]
     [InlineData("/api/events")]
+    [InlineData("/api/status")]
+    [InlineData("/api/history")]
+    [InlineData("/api/ack?id=x&offset=0")]
     public async Task Get_WithoutToken_Is401(string path)
     {
         using var response = await _server.Http.SendAsync(_server.Request(HttpMethod.Get, path, bearer: false));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Theory]
+    [InlineData("/api/ack", "give the command's id")]
+    [InlineData("/api/ack?id=x&offset=-1", "give the command's id")]
+    [InlineData("/api/ack?id=x&offset=0&wait=601", "wait must be a number of seconds from 0 to 600")]
+    [InlineData("/api/history?status=done", "status must be applied, rejected, failed or pending")]
+    [InlineData("/api/status?last=-1", "last must be a whole number")]
+    public async Task Get_RemoteCliEndpointWithBadQuery_Is400(string path, string message)
+    {
+        using var response = await _server.Http.SendAsync(_server.Request(HttpMethod.Get, path));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(message, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"\"")]
+    [InlineData("\"a b\"")]
+    [InlineData("\"0123456789012345678901234567890123\"")]
+    [InlineData("7")]
+    public async Task Post_BadSource_Is400AndQueuesNothing(string source)
+    {
+        using var response = await _server.Http.SendAsync(_server.Request(HttpMethod.Post, "/api/commands", $$"""{"path":"x","source":{{source}}}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("must name the sender", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(File.Exists(_q.Commands));
+    }
+
+    [Fact]
+    public async Task Post_ThenGetAck_FindsTheAckAfterTheRepliedOffset()
+    {
+        using var posted = await _server.Http.SendAsync(_server.Request(HttpMethod.Post, "/api/commands", """{"path":"x","source":"tests"}"""));
+        using var reply = JsonDocument.Parse(await posted.Content.ReadAsStringAsync());
+        var command = reply.RootElement.GetProperty("command");
+        var id = command.GetProperty("id").GetString()!;
+        var offset = reply.RootElement.GetProperty("ack_offset").GetInt64();
+        using var before = await _server.Http.SendAsync(_server.Request(HttpMethod.Get, $"/api/ack?id={id}&offset={offset}&wait=0"));
+        File.AppendAllText(_q.Acks, $$"""{"id":"{{id}}","status":"applied"}""" + "\n");
+        using var after = await _server.Http.SendAsync(_server.Request(HttpMethod.Get, $"/api/ack?id={id}&offset={offset}&wait=5"));
+
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        Assert.Equal("tests", command.GetProperty("source").GetString());
+        Assert.Equal(0, offset);
+        Assert.Equal("""{"ack":null}""", await before.Content.ReadAsStringAsync());
+        Assert.Equal("{\"ack\":{\"id\":\"" + id + "\",\"status\":\"applied\"}}", await after.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using RuntimeCtl.Cli.Dashboard;
 using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests.Metrics;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace RuntimeCtl.Cli.Dashboard;
+namespace RuntimeCtl;
 
 /// <summary>One reported point of <c>metrics.jsonl</c>.</summary>
 internal readonly record struct MetricPoint(long Step, double Value, double Ts);

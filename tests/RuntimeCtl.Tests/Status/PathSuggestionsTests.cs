@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli.Tests;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class PathSuggestionsTests
 {

@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli;
+namespace RuntimeCtl;
 
 /// <summary>The registered paths closest to a mistyped one (edit distance, or one containing the other).</summary>
 internal static class PathSuggestions
