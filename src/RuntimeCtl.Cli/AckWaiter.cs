@@ -7,7 +7,7 @@ namespace RuntimeCtl.Cli;
 internal static class AckWaiter
 {
     /// <summary>How often to look when no event came: a fallback, so slow.</summary>
-    public static readonly TimeSpan FallbackPoll = TimeSpan.FromMilliseconds(400);
+    public static readonly TimeSpan FallbackPoll = AckFollower.FallbackPoll;
 
     public static int Wait(QueueDirectory queue, AckFollower follower, TimeSpan timeout, CliContext context)
     {
@@ -89,12 +89,12 @@ internal static class AckWaiter
     /// <param name="now">The time by which the trainer's liveness is judged.</param>
     public static string TimeoutMessage(ControllerSnapshot? controller, TimeSpan timeout, DateTimeOffset now)
     {
-        var waited = JsonOutput.Duration(timeout.TotalSeconds);
+        var waited = TrainerReport.Duration(timeout.TotalSeconds);
         var trainer = controller is null
             ? "There is no controller.json, so whether a trainer polls this queue is unknown."
             : controller.IsFresh(now)
                 ? "The trainer is polling; the command may be held by --at-step or behind a long batch."
-                : $"The trainer is not polling ({JsonOutput.DescribeTrainer(controller, now)}).";
+                : $"The trainer is not polling ({TrainerReport.Describe(controller, now)}).";
         return $"no ack within {waited}. The command stays queued: a trainer applies it when it next polls. {trainer}";
     }
 }

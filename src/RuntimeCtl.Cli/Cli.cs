@@ -36,6 +36,7 @@ internal static class Cli
                 StatusRequest { Follow: true } follow => FollowCommand.Run(follow, context),
                 StatusRequest status => StatusCommand.Run(status, context),
                 ServeRequest serve => ServeCommand.Run(serve, context),
+                McpRequest mcp => McpCommand.Run(mcp, context),
                 HistoryRequest history => HistoryCommand.Run(history, context),
                 ReplayRequest replay => ReplayCommand.Run(replay, context),
                 ControlsRequest controls => ControlsCommand.Run(controls, context),

@@ -36,6 +36,9 @@ internal sealed class CliGrammar
           runtimectl -q DIR serve [--port P] [--host 127.0.0.1 [--allow-remote]] [--open]
               A web dashboard of the job: controls, commands and acks, metrics. Prints its URL with a
               one-time token; every request needs that token.
+          runtimectl -q DIR mcp [--allow PATTERN]...
+              A Model Context Protocol server on stdio, for an AI agent: list_controls, send_command (waits
+              for the ack), get_status, get_metrics. train.stop and load_ckpt only if --allow names them.
           runtimectl -q DIR history [--json] [--status applied|rejected|failed|pending]
               Every command of the queue in file order with its outcome and step (JSON lines when piped).
           runtimectl -q NEW replay --from OLD [--dry-run] [--append]
@@ -45,7 +48,7 @@ internal sealed class CliGrammar
               The same commands through the dashboard of a job on another machine ('runtimectl serve'; its
               printed URL works as it is). Loopback addresses only, unless --allow-remote: reach a cluster
               node with 'ssh -L 8765:127.0.0.1:PORT NODE' and --url http://127.0.0.1:8765/?token=...
-          A control whose path is one of the words controls, serve, history or replay is sent with '--'
+          A control whose path is one of the words controls, serve, mcp, history or replay is sent with '--'
           before it: runtimectl -q DIR -- history (status alone is always the report, as the original's).
 
         Exit codes: 0 done (with --wait: applied), 1 error, 2 usage error or refused,
@@ -173,6 +176,14 @@ internal sealed class CliGrammar
         Description = "With replay: queue even though the new queue has commands already.",
     };
 
+    private readonly Option<string[]> _allow = new("--allow")
+    {
+        HelpName = "PATTERN",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        Description = "With mcp: a control the agent may send to ('*' stands for any characters). Repeatable. Default: all but train.stop and load_ckpt.",
+    };
+
     private readonly Option<string> _url = new("--url")
     {
         HelpName = "URL",
@@ -197,7 +208,7 @@ internal sealed class CliGrammar
         // is 'runtimectl' even when it runs inside another process (the tests).
         _root = new Command("runtimectl", Description)
         {
-            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append, _url, _token,
+            _words, _queue, _kwargs, _atStep, _wait, _timeout, _force, _allowShared, _allowNetworkFs, _last, _json, _follow, _port, _host, _allowRemote, _open, _status, _from, _dryRun, _append, _allow, _url, _token,
             new HelpOption(),
             _version,
         };
@@ -239,12 +250,12 @@ internal sealed class CliGrammar
             return request;
         }
 
-        if (request is ServeRequest or ReplayRequest)
+        if (request is ServeRequest or ReplayRequest or McpRequest)
         {
-            throw new UsageException($"--url does not apply to {(request is ServeRequest ? "serve" : "replay")}: run it on the job's machine.");
+            throw new UsageException($"--url does not apply to {request switch { ServeRequest => "serve", ReplayRequest => "replay", _ => "mcp" }}: run it on the job's machine (an MCP client can start it there over ssh).");
         }
 
-        Refuse(parse, "--url", _allowShared, _allowNetworkFs, _follow);
+        Refuse(parse, "--url", _allowShared, _allowNetworkFs, _follow, _allow);
         return request with { Remote = remote };
     }
 
@@ -267,10 +278,10 @@ internal sealed class CliGrammar
     {
         // A report word alone is a report; after '--' it is a control's path ('runtimectl -q DIR -- history').
         // ('status' stays the report either way, as the original's.)
-        var isReport = words.Length == 1 && (words[0] == "status" || (words[0] is "controls" or "serve" or "history" or "replay" && !AfterDoubleDash(parse, words.Length)));
+        var isReport = words.Length == 1 && (words[0] == "status" || (words[0] is "controls" or "serve" or "mcp" or "history" or "replay" && !AfterDoubleDash(parse, words.Length)));
         if (isReport && words[0] == "history")
         {
-            Refuse(parse, "history", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowNetworkFs, _open, _from, _dryRun, _append);
+            Refuse(parse, "history", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowNetworkFs, _open, _from, _dryRun, _append, _allow);
             var status = Given(parse, _status) ? parse.GetValue(_status) : null;
             if (status is not (null or "applied" or "rejected" or "failed" or "pending"))
             {
@@ -282,7 +293,7 @@ internal sealed class CliGrammar
 
         if (isReport && words[0] == "replay")
         {
-            Refuse(parse, "replay", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status);
+            Refuse(parse, "replay", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status, _allow);
             var from = parse.GetValue(_from);
             if (!Given(parse, _from) || string.IsNullOrWhiteSpace(from))
             {
@@ -294,23 +305,29 @@ internal sealed class CliGrammar
 
         if (isReport && words[0] == "status")
         {
-            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _open, _status, _from, _dryRun, _append);
+            Refuse(parse, "status", _kwargs, _atStep, _wait, _timeout, _force, _port, _host, _open, _status, _from, _dryRun, _append, _allow);
             return new StatusRequest(queue, Last(parse), Given(parse, _json), Given(parse, _follow), Given(parse, _allowNetworkFs));
+        }
+
+        if (isReport && words[0] == "mcp")
+        {
+            Refuse(parse, "mcp", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
+            return new McpRequest(queue, parse.GetValue(_allow) ?? [], Given(parse, _allowShared));
         }
 
         if (isReport && words[0] == "serve")
         {
-            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _allowNetworkFs, _status, _from, _dryRun, _append);
+            Refuse(parse, "serve", _kwargs, _atStep, _wait, _timeout, _force, _last, _json, _follow, _allowNetworkFs, _status, _from, _dryRun, _append, _allow);
             return new ServeRequest(queue, Host(parse), Port(parse), Given(parse, _allowShared), Given(parse, _open));
         }
 
         if (isReport)
         {
-            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
+            Refuse(parse, "controls", _kwargs, _atStep, _wait, _timeout, _force, _last, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append, _allow);
             return new ControlsRequest(queue, Given(parse, _json));
         }
 
-        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append);
+        Refuse(parse, "sending a command", _last, _json, _follow, _port, _host, _allowNetworkFs, _open, _status, _from, _dryRun, _append, _allow);
         var path = words[0];
         if (string.IsNullOrWhiteSpace(path))
         {

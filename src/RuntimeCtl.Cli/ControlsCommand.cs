@@ -56,7 +56,7 @@ internal static class ControlsCommand
 
         var output = context.Stdout;
         output.WriteLine($"Queue     {fullPath}");
-        output.WriteLine($"Trainer   {JsonOutput.DescribeTrainer(controller, now)}");
+        output.WriteLine($"Trainer   {TrainerReport.Describe(controller, now)}");
         output.WriteLine();
         if (controller.Controls.Count == 0)
         {
@@ -79,7 +79,7 @@ internal static class ControlsCommand
         {
             writer.WriteStartObject();
             writer.WriteString("queue_dir"u8, queueLabel);
-            JsonOutput.WriteTrainer(writer, controller, now);
+            TrainerReport.Write(writer, controller, now);
             writer.WriteStartArray("controls"u8);
             foreach (var control in controller?.Controls ?? [])
             {

@@ -136,3 +136,9 @@ internal sealed record HistoryRequest(string QueueDirectory, bool Json, string? 
 /// <param name="Append">Whether to queue even though the new queue has commands.</param>
 /// <param name="AllowShared">Whether a group-writable new queue directory is accepted.</param>
 internal sealed record ReplayRequest(string QueueDirectory, string From, bool DryRun, bool Append, bool AllowShared) : CliRequest(QueueDirectory);
+
+/// <summary>Run the MCP server on stdio.</summary>
+/// <param name="QueueDirectory">The queue directory, as given.</param>
+/// <param name="Allow">The <c>--allow</c> patterns: the controls an agent may send to (empty: all but the destructive ones).</param>
+/// <param name="AllowShared">Whether commands may be queued in a group-writable queue directory.</param>
+internal sealed record McpRequest(string QueueDirectory, IReadOnlyList<string> Allow, bool AllowShared) : CliRequest(QueueDirectory);

@@ -96,14 +96,14 @@ internal static class StatusCommand
             writer.WriteEndArray();
             writer.WriteNumber("pending"u8, status.Pending);
             writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
-            JsonOutput.WriteTrainer(writer, status.Controller, now);
+            TrainerReport.Write(writer, status.Controller, now);
             writer.WriteEndObject();
         });
 
     private static void WriteSummary(StatusRequest request, string fullPath, QueueStatus status, DateTimeOffset now, TextWriter output)
     {
         output.WriteLine($"Queue     {fullPath}");
-        output.WriteLine($"Trainer   {JsonOutput.DescribeTrainer(status.Controller, now)}");
+        output.WriteLine($"Trainer   {TrainerReport.Describe(status.Controller, now)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Commands  {status.Commands.Lines} sent, {status.Acks.Lines} acked, {status.Pending} pending"));
         if (request.Last == 0)
         {

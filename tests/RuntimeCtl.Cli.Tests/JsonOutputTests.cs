@@ -12,12 +12,12 @@ public sealed class JsonOutputTests
     [InlineData(3 * 86400, "3.0 d")]
     public void Duration_Seconds_ReadsNaturally(double seconds, string text)
     {
-        Assert.Equal(text, JsonOutput.Duration(seconds));
+        Assert.Equal(text, TrainerReport.Duration(seconds));
     }
 
     [Fact]
     public void DescribeTrainer_NoController_SaysWhyItIsUnknown()
     {
-        Assert.StartsWith("unknown: no controller.json", JsonOutput.DescribeTrainer(null, DateTimeOffset.UtcNow), StringComparison.Ordinal);
+        Assert.StartsWith("unknown: no controller.json", TrainerReport.Describe(null, DateTimeOffset.UtcNow), StringComparison.Ordinal);
     }
 }

@@ -198,8 +198,8 @@ internal sealed class DashboardApi
             writer.WriteNumber("commands"u8, status?.Commands.Lines ?? 0);
             writer.WriteNumber("acks"u8, status?.Acks.Lines ?? 0);
             writer.WriteNumber("pending"u8, status?.Pending ?? 0);
-            JsonOutput.WriteTrainer(writer, status?.Controller, now);
-            writer.WriteString("trainer_text"u8, JsonOutput.DescribeTrainer(status?.Controller, now));
+            TrainerReport.Write(writer, status?.Controller, now);
+            writer.WriteString("trainer_text"u8, TrainerReport.Describe(status?.Controller, now));
             if (QueueDirectory.ForeignOwnerWarning(_queueDirectory) is { } foreign)
             {
                 writer.WriteString("warning"u8, foreign);
@@ -329,7 +329,7 @@ internal sealed class DashboardApi
         }
 
         var alternates = query.TryGetValue("alt", out var alt) ? alt.Where(a => !string.IsNullOrEmpty(a)).Select(a => a!).ToArray() : [];
-        var ack = await WaitForAck(new AckFollower(_queue.Acks, id.ToString(), offset, alternates), TimeSpan.FromSeconds(wait ?? 0), context.RequestAborted).ConfigureAwait(false);
+        var ack = await new AckFollower(_queue.Acks, id.ToString(), offset, alternates).WaitAsync(TimeSpan.FromSeconds(wait ?? 0), _time, context.RequestAborted).ConfigureAwait(false);
         await Reply(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
@@ -496,7 +496,7 @@ internal sealed class DashboardApi
         FoundAck? ack = null;
         if (wait is { } seconds2)
         {
-            ack = await WaitForAck(new AckFollower(_queue.Acks, sent.Id, acksBefore, sent.AlternateIds), TimeSpan.FromSeconds(seconds2), context.RequestAborted).ConfigureAwait(false);
+            ack = await new AckFollower(_queue.Acks, sent.Id, acksBefore, sent.AlternateIds).WaitAsync(TimeSpan.FromSeconds(seconds2), _time, context.RequestAborted).ConfigureAwait(false);
         }
 
         await Reply(context, ack is null ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, writer =>
@@ -530,41 +530,6 @@ internal sealed class DashboardApi
 
             writer.WriteEndObject();
         }).ConfigureAwait(false);
-    }
-
-    private async Task<FoundAck?> WaitForAck(AckFollower follower, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var changed = new SemaphoreSlim(0);
-        using var watcher = QueueWatcher.TryWatch(_queue.Path, QueueDirectory.AcksFile, () =>
-        {
-            if (changed.CurrentCount == 0)
-            {
-                changed.Release();
-            }
-        });
-        var started = _time.GetTimestamp();
-        while (true)
-        {
-            if (follower.Poll() is { } ack)
-            {
-                return ack;
-            }
-
-            var remaining = timeout - _time.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
-            {
-                return null;
-            }
-
-            try
-            {
-                await changed.WaitAsync(remaining < AckWaiter.FallbackPoll ? remaining : AckWaiter.FallbackPoll, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
-        }
     }
 
     private static bool TryInt(HttpContext context, string name, int fallback, int min, int max, out int value, out string error)

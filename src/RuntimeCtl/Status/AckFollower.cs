@@ -35,6 +35,9 @@ internal sealed class AckFollower
         _idJson = [.. _ids.Select(i => JsonEncodedText.Encode(i, JsonFormat.WriterOptions.Encoder).EncodedUtf8Bytes.ToArray())];
     }
 
+    /// <summary>How often a wait looks when no file event came: a fallback (NFS sends none), so slow.</summary>
+    public static readonly TimeSpan FallbackPoll = TimeSpan.FromMilliseconds(400);
+
     /// <summary>Gets the offset up to which every complete line has been looked at.</summary>
     public long Offset => _offset;
 
@@ -174,6 +177,47 @@ internal sealed class AckFollower
         catch (JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the command's ack without spinning: woken by inotify when
+    /// <c>acks.jsonl</c> changes, with a <see cref="FallbackPoll"/> look where no events come.
+    /// </summary>
+    /// <returns>The ack, or <see langword="null"/> when none came in time or the wait was cancelled.</returns>
+    public async Task<FoundAck?> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var changed = new SemaphoreSlim(0);
+        using var watcher = QueueWatcher.TryWatch(Path.GetDirectoryName(Path.GetFullPath(_path))!, Path.GetFileName(_path), () =>
+        {
+            if (changed.CurrentCount == 0)
+            {
+                changed.Release();
+            }
+        });
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            // Looked at after the watcher started: an ack written before it is found here, one after it wakes us.
+            if (Poll() is { } ack)
+            {
+                return ack;
+            }
+
+            var remaining = timeout - time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            try
+            {
+                await changed.WaitAsync(remaining < FallbackPoll ? remaining : FallbackPoll, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
         }
     }
 }

@@ -100,8 +100,8 @@ public sealed class ControllerSnapshotTests : IDisposable
         var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
 
         Assert.False(controller.IsFresh(now));
-        Assert.Contains("in the future", JsonOutput.DescribeTrainer(controller, now), StringComparison.Ordinal);
-        Assert.Contains("clock", JsonOutput.DescribeTrainer(controller, now), StringComparison.Ordinal);
+        Assert.Contains("in the future", TrainerReport.Describe(controller, now), StringComparison.Ordinal);
+        Assert.Contains("clock", TrainerReport.Describe(controller, now), StringComparison.Ordinal);
     }
 
     [Fact]
