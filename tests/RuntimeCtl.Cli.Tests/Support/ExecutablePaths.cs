@@ -9,6 +9,9 @@ public static class ExecutablePaths
 
     public static string QuickStart => Metadata("QuickStartAssemblyPath");
 
+    /// <summary>The CLI's project file, for the tests that pack it.</summary>
+    public static string CliProject => Metadata("CliProjectPath");
+
     /// <summary>The <c>dotnet</c> host that runs this test, to run the other assemblies with.</summary>
     public static string DotnetHost
     {
