@@ -204,6 +204,19 @@ public sealed class RemoteCliTests : IClassFixture<RunningServe>
         Assert.Equal(2, File.ReadAllLines(Path.Combine(idle.Dir, "commands.jsonl")).Length);
     }
 
+    [Fact]
+    public void Send_WaitInterrupted_ExitsAsLocallyAndTheCommandStaysQueued()
+    {
+        using var idle = RunningServe.WithoutTrainer();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        var remote = InProcess.Run(["--url", idle.Url, "optimizer.lr.multiplier", "0.5", "--wait", "--timeout", "60"], NoEnvironment, cancellationToken: interrupt.Token);
+
+        Assert.Equal(ExitCodes.Interrupted, remote.ExitCode);
+        Assert.Contains("interrupted before the ack came; the command stays queued", remote.Stderr, StringComparison.Ordinal);
+        Assert.Single(File.ReadAllLines(Path.Combine(idle.Dir, "commands.jsonl")));
+    }
+
     private static string Field(JsonElement element, string name) => element.TryGetProperty(name, out var value) ? value.GetRawText() : "(absent)";
 
     private static string[] WithoutTrainerLine(string[] lines) => lines.Where(l => !l.StartsWith("Trainer ", StringComparison.Ordinal)).Select(l => System.Text.RegularExpressions.Regex.Replace(l, @"\d\d:\d\d:\d\d", "TIME")).ToArray();
