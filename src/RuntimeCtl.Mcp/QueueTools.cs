@@ -140,14 +140,7 @@ internal sealed class QueueTools
             writer.WritePropertyName("command"u8);
             writer.WriteRawValue(sent.Line, skipInputValidation: true);
             writer.WritePropertyName("ack"u8);
-            if (ack is null)
-            {
-                writer.WriteNullValue();
-            }
-            else
-            {
-                writer.WriteRawValue(ack.Line, skipInputValidation: true);
-            }
+            JsonFormat.WriteRawOrNull(writer, ack?.Line);
 
             writer.WriteEndObject();
         });

@@ -334,14 +334,7 @@ internal sealed class DashboardApi
         {
             writer.WriteStartObject();
             writer.WritePropertyName("ack"u8);
-            if (ack is null)
-            {
-                writer.WriteNullValue();
-            }
-            else
-            {
-                writer.WriteRawValue(ack.Line, skipInputValidation: true);
-            }
+            JsonFormat.WriteRawOrNull(writer, ack?.Line);
 
             writer.WriteEndObject();
         }).ConfigureAwait(false);

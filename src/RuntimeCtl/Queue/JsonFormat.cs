@@ -24,4 +24,17 @@ internal static class JsonFormat
         MaxDepth = MaxDepth,
         AllowDuplicateProperties = false,
     };
+
+    /// <summary>Writes a line that is JSON already (an ack, a command, as read from the queue files), or <c>null</c> for none.</summary>
+    public static void WriteRawOrNull(Utf8JsonWriter writer, string? json)
+    {
+        if (json is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteRawValue(json, skipInputValidation: true);
+        }
+    }
 }
