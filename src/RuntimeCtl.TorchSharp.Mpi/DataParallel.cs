@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,8 +13,8 @@ namespace RuntimeCtl.TorchSharp.Mpi;
 /// <remarks>
 /// CPU tensors only. The parameters are taken in <see cref="nn.Module.parameters"/> order, which is the same on every
 /// rank for the same model. Gradients are packed into one buffer per element type (float32, float64), reused from
-/// call to call, and reduced with one <c>MPI_Allreduce</c> each: one copy in and one copy out per parameter, no
-/// allocation in steady state. Not thread-safe: call it from the training thread, on every rank, at the same point.
+/// call to call, and reduced with one <c>MPI_Allreduce</c> each: one block copy in and one out per parameter, no
+/// managed allocation in steady state. Not thread-safe: call it from the training thread, on every rank, at the same point.
 /// </remarks>
 public sealed class DataParallel
 {
@@ -39,11 +40,16 @@ public sealed class DataParallel
     /// <summary>
     /// Replaces every parameter's gradient with its mean over the ranks; call it after <c>backward()</c> and before
     /// the optimizer's step, on every rank. A parameter without a gradient on this rank counts as zeros (and gets the
-    /// mean), so every rank sends the same layout.
+    /// mean), so every rank sends the same layout. On one rank it does nothing.
     /// </summary>
     /// <exception cref="NotSupportedException">A parameter is not on the CPU, or is neither float32 nor float64.</exception>
     public void AverageGradients()
     {
+        if (Group.Size == 1)
+        {
+            return; // the mean over one rank is its own gradient
+        }
+
         var parameters = _module.parameters().ToArray();
         long floats = 0, doubles = 0;
         foreach (var parameter in parameters)
@@ -62,11 +68,8 @@ public sealed class DataParallel
         var floatBuffer = Buffer(ref _floats, floats);
         var doubleBuffer = Buffer(ref _doubles, doubles);
         Pack(parameters, floatBuffer, doubleBuffer);
-        if (Group.Size > 1)
-        {
-            Group.AllReduceSum(floatBuffer);
-            Group.AllReduceSum(doubleBuffer);
-        }
+        Group.AllReduceSum(floatBuffer);
+        Group.AllReduceSum(doubleBuffer);
 
         var size = Group.Size;
         for (var i = 0; i < floatBuffer.Length; i++)
@@ -153,31 +156,29 @@ public sealed class DataParallel
             return;
         }
 
-        using var values = grad.data<T>();
-        values.CopyTo(into);
+        // The raw bytes of the (contiguous, CPU) gradient: one block copy, not an element-by-element accessor.
+        MemoryMarshal.Cast<byte, T>(Contiguous(grad).bytes).CopyTo(into);
     }
 
-    private static void Unpack(Tensor[] parameters, ReadOnlySpan<float> floats, ReadOnlySpan<double> doubles)
+    private static void Unpack(Tensor[] parameters, Span<float> floats, Span<double> doubles)
     {
         int f = 0, d = 0;
         foreach (var parameter in parameters)
         {
             var n = checked((int)parameter.numel());
-            if (parameter.grad is null)
+            if (parameter.grad is not { } grad || !grad.is_contiguous())
             {
-                parameter.grad = zeros_like(parameter);
+                parameter.grad = grad = zeros_like(parameter);
             }
 
             if (parameter.dtype == ScalarType.Float32)
             {
-                using var values = parameter.grad!.data<float>();
-                values.CopyFrom(floats.Slice(f, n));
+                grad.bytes = MemoryMarshal.AsBytes(floats.Slice(f, n));
                 f += n;
             }
             else
             {
-                using var values = parameter.grad!.data<double>();
-                values.CopyFrom(doubles.Slice(d, n));
+                grad.bytes = MemoryMarshal.AsBytes(doubles.Slice(d, n));
                 d += n;
             }
         }

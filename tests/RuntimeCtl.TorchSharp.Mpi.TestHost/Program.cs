@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 // Scenarios of DataParallel under mpirun; each rank prints one JSON line the test checks.
 //   average:   every parameter's gradient set to a known function of (rank, parameter, element), then averaged.
 //   broadcast: parameters and buffers that differ by rank, then broadcast from rank 0.
+//   bench N:   the cost of AverageGradients on an MLP of about a million float32 parameters, N times (a figure, not a test).
 using var group = MpiProcessGroup.Initialize();
 var scenario = args.Length > 0 ? args[0] : "average";
 manual_seed(1000 + group.Rank);
@@ -15,7 +16,27 @@ var model = new Mixed(group.Rank);
 var parallel = new DataParallel(model, group);
 var output = new StringBuilder();
 output.Append(CultureInfo.InvariantCulture, $"{{\"rank\":{group.Rank},\"size\":{group.Size}");
-if (scenario == "average")
+if (scenario == "bench")
+{
+    var mlp = nn.Sequential(nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 512));
+    var averager = new DataParallel(mlp, group);
+    foreach (var parameter in mlp.parameters())
+    {
+        parameter.grad = ones_like(parameter);
+    }
+
+    var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
+    averager.AverageGradients(); // warm-up: buffers sized, connections made
+    var watch = System.Diagnostics.Stopwatch.StartNew();
+    for (var i = 0; i < rounds; i++)
+    {
+        averager.AverageGradients();
+    }
+
+    var parameters = mlp.parameters().Sum(p => p.numel());
+    output.Append(CultureInfo.InvariantCulture, $",\"parameters\":{parameters},\"rounds\":{rounds},\"us_per_average\":{watch.Elapsed.TotalMicroseconds / rounds:F1}");
+}
+else if (scenario == "average")
 {
     var index = 0;
     foreach (var parameter in model.parameters())
