@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using Xunit.Abstractions;
+
+namespace RuntimeCtl.Mpi.Tests;
+
+/// <summary>
+/// Three fake hosts (network namespaces on a bridge of their own, each with its own hostname), built by
+/// tests/fakehosts/fakehosts.sh for the tests that share them and removed afterwards.
+/// </summary>
+public sealed class FakeHosts : IDisposable
+{
+    public const int Count = 3;
+
+    public FakeHosts()
+    {
+        if (FakeHostsFactAttribute.SkipReason is not null)
+        {
+            return;
+        }
+
+        var up = Script("up", Count.ToString(CultureInfo.InvariantCulture));
+        Up = up.ExitCode == 0;
+        Problem = up.ExitCode == 0 ? null : $"fakehosts.sh up failed ({up.ExitCode}): {up.Output}";
+    }
+
+    public bool Up { get; }
+
+    public string? Problem { get; }
+
+    public static string ScriptPath =>
+        typeof(FakeHosts).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FakeHostsScript").Value!;
+
+    /// <summary>The processes inside a fake host's network namespace (holders, Open MPI daemons, ranks).</summary>
+    public static int[] Pids(string host) =>
+        [.. Run("ip", ["netns", "pids", host]).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture))];
+
+    public static (int ExitCode, string Output) Script(params string[] arguments) => Run("bash", [ScriptPath, .. arguments]);
+
+    public static (int ExitCode, string Output) Run(string file, string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    public void Dispose()
+    {
+        if (FakeHostsFactAttribute.SkipReason is null)
+        {
+            Script("down");
+        }
+    }
+}
+
+/// <summary>A fact that needs root, mpirun and network namespaces: skipped without them unless CI requires them.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class FakeHostsFactAttribute : FactAttribute
+{
+    public FakeHostsFactAttribute()
+    {
+        Skip = SkipReason;
+    }
+
+    public static string? SkipReason =>
+        Environment.GetEnvironmentVariable("RUNTIMECTL_REQUIRE_ROOT") == "1" || MpiAvailability.Required ? null
+        : !OperatingSystem.IsLinux() || Environment.UserName != "root" ? "needs root on Linux for network namespaces (RUNTIMECTL_REQUIRE_ROOT=1 fails instead)"
+        : MpiAvailability.SkipReason;
+}
+
+/// <summary>
+/// The MPI job with its ranks on three fake hosts that talk over TCP as on a cluster: rank 0's host owns the queue,
+/// the CLI steers the job mid-run, and a rank killed on another host ends the whole job promptly.
+/// </summary>
+public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output) : IClassFixture<FakeHosts>, IDisposable
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(120);
+    private readonly TempQueueDirectory _queue = new();
+
+    public void Dispose() => _queue.Dispose();
+
+    [FakeHostsFact]
+    public void Job_OnThreeHosts_IsSteeredByTheCliAndEveryRankEndsIdentical()
+    {
+        Assert.True(hosts.Up, hosts.Problem);
+        using var job = Start(["--steps", "400", "--step-delay-ms", "10"]);
+        Wait(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
+
+        var ranksElsewhere = Enumerable.Range(2, FakeHosts.Count - 1).Select(h => FakeHosts.Pids($"rtc-h{h}").Any(IsTrainingRank)).ToArray();
+        var steer = Cli(["optimizer.lr.multiplier", "0.5", "--wait", "--timeout", "60"]);
+        var result = job.WaitForExit(Guard);
+
+        output.WriteLine(result.ToString());
+        Assert.All(ranksElsewhere, Assert.True); // a rank really ran on rtc-h2 and on rtc-h3
+        Assert.True(steer.ExitCode == 0, steer.Output);
+        Assert.Contains($"\"ranks\":{FakeHosts.Count}", steer.Output, StringComparison.Ordinal);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var ends = result.Matching(@"^rank (\d+) checksum ([0-9a-f]+) lr (\S+)$");
+        Assert.Equal(Enumerable.Range(0, FakeHosts.Count).Select(r => r.ToString(CultureInfo.InvariantCulture)), ends.Select(m => m.Groups[1].Value).Order());
+        Assert.Single(ends.Select(m => m.Groups[2].Value).Distinct());
+        Assert.All(ends, m => Assert.Equal(5e-4, double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture)));
+    }
+
+    [FakeHostsFact]
+    public void Job_RankKilledOnAnotherHost_EndsPromptlyAndTheNextRunRecoversTheQueue()
+    {
+        Assert.True(hosts.Up, hosts.Problem);
+        using var job = Start(["--steps", "1000000", "--step-delay-ms", "5"]);
+        Wait(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
+        var first = Cli(["optimizer.lr.multiplier", "0.5", "--wait", "--timeout", "60"]);
+        Assert.True(first.ExitCode == 0, first.Output);
+
+        var victim = FakeHosts.Pids("rtc-h2").Single(IsTrainingRank);
+        var killed = Stopwatch.StartNew();
+        Process.GetProcessById(victim).Kill();
+        var result = job.WaitForExit(Guard);
+        killed.Stop();
+
+        output.WriteLine($"mpirun ended {killed.Elapsed.TotalSeconds:F2} s after the kill\n{result}");
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"the job took {killed.Elapsed.TotalSeconds:F1} s to end after a rank died");
+
+        // The next run on the same queue: what was applied stays applied once, a new command is applied.
+        var second = Cli(["optimizer.lr.multiplier", "2"]);
+        Assert.True(second.ExitCode == 0, second.Output);
+        var rerun = Start(["--steps", "30"]).WaitForExit(Guard);
+        Assert.True(rerun.ExitCode == 0, rerun.ToString());
+        var acks = _queue.ReadAcks();
+        Assert.Equal(2, acks.Count);
+        Assert.All(acks, a => Assert.Equal("applied", a.GetProperty("status").GetString()));
+        Assert.All(rerun.Matching(@"^rank \d+ checksum \S+ lr (\S+)$"), m => Assert.Equal(2e-3, double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)));
+    }
+
+    [FakeHostsFact]
+    public void Job_LinkToAnotherHostCut_EndsWithinSecondsNotMinutes()
+    {
+        Assert.True(hosts.Up, hosts.Problem);
+        using var job = Start(["--steps", "1000000", "--step-delay-ms", "5"]);
+        Wait(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
+
+        var cut = Stopwatch.StartNew();
+        var down = FakeHosts.Run("ip", ["-n", "rtc-br", "link", "set", "veth2", "down"]);
+        MpiRunResult result;
+        try
+        {
+            result = job.WaitForExit(Guard);
+            cut.Stop();
+        }
+        finally
+        {
+            FakeHosts.Run("ip", ["-n", "rtc-br", "link", "set", "veth2", "up"]);
+            Thread.Sleep(3000); // the bridge forwards again only after a moment
+        }
+
+        output.WriteLine($"mpirun ended {cut.Elapsed.TotalSeconds:F2} s after the cut\n{result}");
+        Assert.Equal(0, down.ExitCode);
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.True(cut.Elapsed < TimeSpan.FromSeconds(60), $"the job took {cut.Elapsed.TotalSeconds:F1} s to end after its link was cut");
+    }
+
+    private MpiJob Start(string[] arguments)
+    {
+        var mpirun = MpiAvailability.RequireMpirun();
+        var agent = Path.Combine(Path.GetDirectoryName(FakeHosts.ScriptPath)!, "agent.sh");
+        return MpiJob.Start(
+            "bash",
+            sessionDirectory =>
+            [
+                FakeHosts.ScriptPath, "exec", "rtc-h1", mpirun,
+                "--allow-run-as-root", "--np", FakeHosts.Count.ToString(CultureInfo.InvariantCulture),
+                "--hostfile", "/run/rtc-fakehosts/hostfile", "--mca", "plm_rsh_agent", agent,
+                "--mca", "orte_tmpdir_base", sessionDirectory,
+                // Ranks talk over TCP on the fake hosts' network only, as on a cluster.
+                "--mca", "pml", "ob1", "--mca", "btl", "tcp,self",
+                "--mca", "btl_tcp_if_include", "10.213.77.0/24", "--mca", "oob_tcp_if_include", "10.213.77.0/24",
+                // A dead rank ends the job at once; a cut link within seconds, not minutes.
+                "--mca", "odls_base_sigkill_timeout", "0",
+                "--mca", "oob_tcp_keepalive_time", "2", "--mca", "oob_tcp_keepalive_intvl", "1", "--mca", "oob_tcp_keepalive_probes", "3",
+                DotnetHost, MpiRun.TrainingPath, "--queue", _queue.Dir, .. arguments,
+            ],
+            environment: null);
+    }
+
+    private (int ExitCode, string Output) Cli(string[] arguments)
+    {
+        var cli = typeof(MultiHostMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "CliPath").Value!;
+        return FakeHosts.Run(DotnetHost, [cli, "-q", _queue.Dir, .. arguments]);
+    }
+
+    private static bool IsTrainingRank(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("MpiTraining.dll", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static void Wait(MpiJob job, string what, Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Guard;
+        while (!condition())
+        {
+            if (job.HasExited)
+            {
+                Assert.Fail($"the job ended before {what}: {job.WaitForExit(TimeSpan.FromSeconds(5))}");
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no {what} within {Guard.TotalSeconds} s");
+            Thread.Sleep(50);
+        }
+    }
+
+    private static string DotnetHost =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+        : Environment.ProcessPath is { } process && Path.GetFileNameWithoutExtension(process) == "dotnet" ? process
+        : "dotnet";
+}
