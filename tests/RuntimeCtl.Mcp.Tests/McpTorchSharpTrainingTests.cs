@@ -40,7 +40,8 @@ public sealed class McpTorchSharpTrainingTests : IDisposable
             Assert.True(!metrics.IsError || metrics.Text.Contains("reported none yet", StringComparison.Ordinal), metrics.ToString());
             points = metrics.IsError ? [] : metrics.Json.GetProperty("metrics")[0].GetProperty("points").EnumerateArray().ToArray();
         }
-        while ((points.Length == 0 || points[^1].GetProperty("step").GetInt64() < appliedAt) && DateTime.UtcNow < deadline && await Delay());
+        // The step the ack names may have reported its lr before the poll that applied the command: look one after it.
+        while ((points.Length == 0 || points[^1].GetProperty("step").GetInt64() <= appliedAt) && DateTime.UtcNow < deadline && await Delay());
 
         Assert.Equal(0.0005, points[^1].GetProperty("value").GetDouble(), 12);
         var loss = await session.CallAsync("get_metrics", new() { ["name"] = "loss", ["last"] = 1 });

@@ -62,8 +62,14 @@ else
     output.Append(CultureInfo.InvariantCulture, $",\"after\":\"{Checksum(model)}\",\"count\":{model.Count.item<long>()}");
 }
 
-output.Append('}');
-Console.WriteLine(output);
+output.Append("}\n");
+
+// One write(2) of the whole line: Console's 256-character chunks would interleave with other ranks' under mpirun.
+using (var stdout = Console.OpenStandardOutput())
+{
+    stdout.Write(Encoding.UTF8.GetBytes(output.ToString()));
+}
+
 return 0;
 
 static string Checksum(nn.Module module)
