@@ -85,20 +85,26 @@ internal static class StatusCommand
         {
             writer.WriteStartObject();
             writer.WriteString("queue_dir"u8, queueLabel);
-            writer.WriteNumber("commands"u8, status.Commands.Lines);
-            writer.WriteNumber("acks"u8, status.Acks.Lines);
-            writer.WriteStartArray("last_acks"u8);
-            foreach (var ack in status.Tail.Acks)
-            {
-                ack.WriteTo(writer);
-            }
-
-            writer.WriteEndArray();
+            StatusCommand.WriteCounts(writer, status);
             writer.WriteNumber("pending"u8, status.Pending);
             writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
             TrainerReport.Write(writer, status.Controller, now);
             writer.WriteEndObject();
         });
+
+    /// <summary>The original's keys after <c>queue_dir</c>: <c>commands</c>, <c>acks</c>, <c>last_acks</c> (as written), as status and the dashboard's <c>/api/status</c> give them.</summary>
+    public static void WriteCounts(Utf8JsonWriter writer, QueueStatus status)
+    {
+        writer.WriteNumber("commands"u8, status.Commands.Lines);
+        writer.WriteNumber("acks"u8, status.Acks.Lines);
+        writer.WriteStartArray("last_acks"u8);
+        foreach (var ack in status.Tail.Acks)
+        {
+            ack.WriteTo(writer);
+        }
+
+        writer.WriteEndArray();
+    }
 
     private static void WriteSummary(StatusRequest request, string fullPath, QueueStatus status, DateTimeOffset now, TextWriter output)
     {

@@ -250,15 +250,7 @@ internal sealed class DashboardApi
             writer.WriteString("queue_dir"u8, _queueDirectory);
             writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
             writer.WriteNumber("now"u8, Freshness.UnixSeconds(_time.GetUtcNow()));
-            writer.WriteNumber("commands"u8, status.Commands.Lines);
-            writer.WriteNumber("acks"u8, status.Acks.Lines);
-            writer.WriteStartArray("last_acks"u8);
-            foreach (var ack in status.Tail.Acks)
-            {
-                ack.WriteTo(writer);
-            }
-
-            writer.WriteEndArray();
+            StatusCommand.WriteCounts(writer, status);
             writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
             if (status.Tail.FirstProblem is { } bad)
             {
