@@ -12,12 +12,15 @@ using static TorchSharp.torch;
 // same updates up to float rounding.
 //
 //   mpirun -np 2 dotnet TorchSharpDataParallel.dll --queue DIR [--steps N] [--global-batch B] [--seed S]
-//          [--dropout P] [--step-delay-ms D] [--threads T] [--dump-parameters FILE]
+//          [--dropout P] [--step-delay-ms D] [--threads T] [--dump-parameters FILE] [--checkpoint-root DIR]
+//
+// save_ckpt is written by rank 0 (under --checkpoint-root, default DIR/checkpoints); load_ckpt is read by rank 0 and
+// its files broadcast, so the other ranks need not see rank 0's disk.
 var queue = Environment.GetEnvironmentVariable("RUNTIMECTL_QUEUE");
 long steps = 2000;
 int globalBatch = 64, seed = 7, stepDelayMs = 0, threads = 1;
 double dropout = 0.1;
-string? dump = null;
+string? dump = null, checkpoints = null;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value");
@@ -31,6 +34,7 @@ for (var i = 0; i < args.Length; i++)
         case "--step-delay-ms": stepDelayMs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--dump-parameters": dump = Next(); break;
+        case "--checkpoint-root": checkpoints = Next(); break;
         default:
             Console.Error.WriteLine($"TorchSharpDataParallel: unknown argument '{args[i]}'");
             return 2;
@@ -66,7 +70,7 @@ parallel.BroadcastParameters();
 
 var loop = new TorchSharpLoop(model, optimizer);
 using var rt = new RuntimeController<TorchSharpLoop>(new RuntimeControllerOptions().UseMpi())
-    .AddTorchSharpControls(loop, new TorchSharpControlsOptions { CheckpointRoot = Path.Combine(queue, "checkpoints") })
+    .AddTorchSharpControls(loop, new TorchSharpControlsOptions { CheckpointRoot = checkpoints ?? Path.Combine(queue, "checkpoints") })
     .Configure(queue);
 if (group.Rank == 0)
 {
@@ -74,7 +78,6 @@ if (group.Rank == 0)
 }
 
 var local = globalBatch / group.Size;
-var loaded = loop.LoadedCheckpoint;
 var loss = double.NaN;
 while (loop.Step < steps)
 {
@@ -82,15 +85,6 @@ while (loop.Step < steps)
     {
         // Acks come back on rank 0; every rank applied the same commands.
         Console.WriteLine($"[step {ack.Step}] {ack.Path} {ack.Status}{(ack.Error is { } error ? ": " + error : string.Empty)}");
-    }
-
-    // load_ckpt ran on every rank (each read the same files): rank 0's copy is broadcast anyway, so the replicas are
-    // identical even if a rank read another file. Decided from the loop's state, the same on every rank, not from the
-    // acks, which only rank 0 gets: a collective that one rank skips would hang the job.
-    if (!ReferenceEquals(loop.LoadedCheckpoint, loaded))
-    {
-        loaded = loop.LoadedCheckpoint;
-        parallel.BroadcastParameters();
     }
 
     if (loop.IsPaused && !loop.StopRequested)

@@ -50,6 +50,13 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     public int Rank => _group.Rank;
 
     /// <summary>
+    /// Gets the job's ranks (<see cref="RuntimeControllerOptions.ProcessGroup"/>), for controls that move data between
+    /// them while they apply a command: every rank runs the same control at the same point, so a collective inside one
+    /// is matched on every rank.
+    /// </summary>
+    public IProcessGroup ProcessGroup => _group;
+
+    /// <summary>
     /// Gets how many lines of <c>commands.jsonl</c> this controller has consumed (acked or skipped as blank or
     /// already acked), e.g. to record in a checkpoint. Known on rank 0 only; 0 on other ranks and before <see cref="Configure"/>.
     /// </summary>

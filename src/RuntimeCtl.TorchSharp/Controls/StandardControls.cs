@@ -33,8 +33,9 @@ internal sealed class StandardControls
     private readonly Func<string?> _queueDirectory;
     private readonly Func<long> _commandPosition;
     private readonly Func<int> _rank;
+    private readonly Func<IProcessGroup> _group;
 
-    public StandardControls(TorchSharpLoop loop, TorchSharpControlsOptions options, Func<string?> queueDirectory, Func<long> commandPosition, Func<int> rank)
+    public StandardControls(TorchSharpLoop loop, TorchSharpControlsOptions options, Func<string?> queueDirectory, Func<long> commandPosition, Func<int> rank, Func<IProcessGroup>? group = null)
     {
         _loop = loop;
         _checkpointRoot = options.CheckpointRoot;
@@ -42,6 +43,7 @@ internal sealed class StandardControls
         _queueDirectory = queueDirectory;
         _commandPosition = commandPosition;
         _rank = rank;
+        _group = group ?? (() => ProcessGroup.SingleProcess);
         var optimizer = loop.Optimizer;
         HasGroups = OptimizerHyperparameters.GetLearningRates(optimizer).Count > 0;
         HasWeightDecay = OptimizerHyperparameters.HasWeightDecay(optimizer);
@@ -261,6 +263,58 @@ internal sealed class StandardControls
 
     public void Load(LoadCheckpointArguments arguments)
     {
+        var group = _group();
+        if (group.Size == 1)
+        {
+            LoadFrom(CheckedDirectory(arguments));
+            return;
+        }
+
+        // Several ranks: rank 0 checks and reads the checkpoint (it wrote it, on its own disk) and sends its files to
+        // every rank, which loads them from a private copy: the hosts need not share a disk. Every rank runs this
+        // control for the same command at the same point, so the broadcasts match; a failure on rank 0 is broadcast
+        // too, so no rank waits for files that never come.
+        string? directory = null;
+        byte[] files = [];
+        string? problem = null;
+        if (group.Rank == 0)
+        {
+            try
+            {
+                directory = CheckedDirectory(arguments);
+                files = CheckpointFiles.Pack(directory);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or RuntimeCtlException)
+            {
+                problem = e.Message;
+            }
+        }
+
+        var received = CheckpointFiles.Broadcast(group, files, problem);
+        if (received.Problem is { } failed)
+        {
+            throw group.Rank == 0 ? Refused(failed) : new IOException($"rank 0 could not send the checkpoint: {failed}");
+        }
+
+        if (group.Rank == 0)
+        {
+            LoadFrom(directory!);
+            return;
+        }
+
+        var copy = CheckpointFiles.Unpack(received.Files);
+        try
+        {
+            LoadFrom(copy);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    private string CheckedDirectory(LoadCheckpointArguments arguments)
+    {
         var root = CheckpointRoot();
         var directory = Path.GetFullPath(arguments.Path ?? Path.Combine(root, arguments.Label!));
         if (!_allowedLoadRoots.Prepend(root).Any(r => IsUnder(directory, r)))
@@ -278,6 +332,11 @@ internal sealed class StandardControls
             CheckpointTrust.Check(directory);
         }
 
+        return directory;
+    }
+
+    private void LoadFrom(string directory)
+    {
         var info = TorchSharpCheckpoint.Load(directory, _loop.Model, _loop.Optimizer);
         _loop.Step = info.Step;
         _loop.LoadedCheckpoint = info;

@@ -54,7 +54,7 @@ public static class TorchSharpControllerExtensions
         ArgumentNullException.ThrowIfNull(controller);
         ArgumentNullException.ThrowIfNull(loop);
         var settings = (options ?? new TorchSharpControlsOptions()).Validated();
-        var controls = new StandardControls(loop, settings, () => controller.QueueDirectory, () => controller.CommandPosition, () => controller.Rank);
+        var controls = new StandardControls(loop, settings, () => controller.QueueDirectory, () => controller.CommandPosition, () => controller.Rank, () => controller.ProcessGroup);
         if (loop.IsAttachedTo(controller))
         {
             return controller;

@@ -169,7 +169,39 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
         Assert.True(cut.Elapsed < TimeSpan.FromSeconds(60), $"the job took {cut.Elapsed.TotalSeconds:F1} s to end after its link was cut");
     }
 
-    private MpiJob Start(string[] arguments)
+    [FakeHostsFact]
+    public void TorchSharpJob_CheckpointOnRankZerosOwnDisk_LoadsOnEveryHostAndTheReplicasStayIdentical()
+    {
+        Assert.True(hosts.Up, hosts.Problem);
+
+        // Each fake host has its own /dev/shm: a checkpoint there is on rank 0's disk only.
+        var root = "/dev/shm/rtc-ckpt-" + Guid.NewGuid().ToString("N")[..8];
+        using var job = Start(["--steps", "1000000", "--step-delay-ms", "5", "--global-batch", "48", "--checkpoint-root", root], DataParallelSample);
+        Wait(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
+        var save = Cli(["save_ckpt", "--kwargs", "{\"label\":\"mid\"}", "--wait", "--timeout", "60"]);
+        var elsewhere = FakeHosts.Run("bash", [FakeHosts.ScriptPath, "exec", "rtc-h2", "test", "-e", root]);
+        var load = Cli(["load_ckpt", "--kwargs", "{\"label\":\"mid\"}", "--wait", "--timeout", "60"]);
+        var stop = Cli(["train.stop", "--wait", "--timeout", "60"]);
+        var result = job.WaitForExit(Guard);
+
+        output.WriteLine($"{save.Output}\n{load.Output}\n{result}");
+        Assert.True(save.ExitCode == 0, save.Output);
+        Assert.NotEqual(0, elsewhere.ExitCode); // rtc-h2 cannot see the checkpoint
+        Assert.True(load.ExitCode == 0, load.Output);
+        Assert.Contains($"\"ranks\":{FakeHosts.Count}", load.Output, StringComparison.Ordinal);
+        Assert.True(stop.ExitCode == 0, stop.Output);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var ends = result.Matching(@"^rank (\d+) checksum ([0-9a-f]+) lr (\S+)$");
+        Assert.Equal(FakeHosts.Count, ends.Count);
+        Assert.Single(ends.Select(m => m.Groups[2].Value).Distinct());
+    }
+
+    private static string DataParallelSample =>
+        typeof(MultiHostMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DataParallelSamplePath").Value!;
+
+    private MpiJob Start(string[] arguments) => Start(arguments, MpiRun.TrainingPath);
+
+    private MpiJob Start(string[] arguments, string program)
     {
         var mpirun = MpiAvailability.RequireMpirun();
         var agent = Path.Combine(Path.GetDirectoryName(FakeHosts.ScriptPath)!, "agent.sh");
@@ -187,7 +219,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
                 // A dead rank ends the job at once; a cut link within seconds, not minutes.
                 "--mca", "odls_base_sigkill_timeout", "0",
                 "--mca", "oob_tcp_keepalive_time", "2", "--mca", "oob_tcp_keepalive_intvl", "1", "--mca", "oob_tcp_keepalive_probes", "3",
-                DotnetHost, MpiRun.TrainingPath, "--queue", _queue.Dir, .. arguments,
+                DotnetHost, program, "--queue", _queue.Dir, .. arguments,
             ],
             environment: null);
     }
