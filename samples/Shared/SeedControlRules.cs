@@ -5,7 +5,7 @@ namespace RuntimeCtl.Samples;
 
 /// <summary>
 /// The argument rules of the original's three controls, with its exact messages, shared by the samples that
-/// register them (QuickStart, MpiTraining).
+/// register them (QuickStart, MpiControlPlane).
 /// </summary>
 internal static class SeedControlRules
 {

@@ -199,7 +199,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
     private static string DataParallelSample =>
         typeof(MultiHostMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DataParallelSamplePath").Value!;
 
-    private MpiJob Start(string[] arguments) => Start(arguments, MpiRun.TrainingPath);
+    private MpiJob Start(string[] arguments) => Start(arguments, MpiRun.ControlPlanePath);
 
     private MpiJob Start(string[] arguments, string program)
     {
@@ -234,7 +234,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("MpiTraining.dll", StringComparison.Ordinal);
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("MpiControlPlane.dll", StringComparison.Ordinal);
         }
         catch (IOException)
         {

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace RuntimeCtl.Mpi.Tests.Ranks;
 
 /// <summary>
-/// PROTOCOL §7 end to end under a real mpirun: the MpiTraining sample (every rank trains a copy of one model on its
+/// PROTOCOL §7 end to end under a real mpirun: the MpiControlPlane sample (every rank trains a copy of one model on its
 /// own shard, gradients averaged with an all-reduce) steered from this test through its queue directory.
 /// </summary>
 [Collection(MpirunTests.Collection)]
@@ -28,7 +28,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
     public void PollAndApply_CommandsSentMidRun_EveryRankEndsWithTheSameParametersAndLr(int ranks)
     {
         // Arrange: enough steps that the job still trains when the last ack comes.
-        using var job = MpiRun.StartOpenMpi(ranks, MpiRun.TrainingPath, ["--queue", _queue.Dir, "--steps", "300", "--step-delay-ms", "10"]);
+        using var job = MpiRun.StartOpenMpi(ranks, MpiRun.ControlPlanePath, ["--queue", _queue.Dir, "--steps", "300", "--step-delay-ms", "10"]);
         WaitFor(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
         (string Path, object?[] Args, KeyValuePair<string, object?>[]? Kwargs)[] commands =
         [
@@ -69,7 +69,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
         var dropout = IdOf(CommandSender.Enqueue(_queue.Dir, "model.dropout.p", [0.2]));
 
         // Act
-        var result = MpiRun.OpenMpi(ranks, MpiRun.TrainingPath, ["--queue", _queue.Dir, "--steps", "20", "--fail-rank", Text(failRank)], timeout: Guard);
+        var result = MpiRun.OpenMpi(ranks, MpiRun.ControlPlanePath, ["--queue", _queue.Dir, "--steps", "20", "--fail-rank", Text(failRank)], timeout: Guard);
 
         // Assert
         output.WriteLine(result.ToString());
@@ -95,7 +95,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
         // Act: the surviving ranks would train far longer than the guard, so only the crash can end the job in time.
         var result = MpiRun.OpenMpi(
             ranks,
-            MpiRun.TrainingPath,
+            MpiRun.ControlPlanePath,
             ["--queue", _queue.Dir, "--steps", "1000000", "--step-delay-ms", "1", "--crash-rank", Text(crashRank), "--crash-step", "5"],
             timeout: Guard);
 
@@ -117,7 +117,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
         var save = IdOf(CommandSender.Enqueue(_queue.Dir, "save_ckpt", kwargs: [new("label", "at7")], atStep: 7));
 
         // Act
-        var result = MpiRun.OpenMpi(ranks, MpiRun.TrainingPath, ["--queue", _queue.Dir, "--steps", "15", pollOption, pollValue], timeout: Guard);
+        var result = MpiRun.OpenMpi(ranks, MpiRun.ControlPlanePath, ["--queue", _queue.Dir, "--steps", "15", pollOption, pollValue], timeout: Guard);
 
         // Assert
         output.WriteLine(result.ToString());
@@ -133,8 +133,8 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
     [MpiFact]
     public void Bench_TwoRanks_ReportsTheCostOfEveryPollingMode()
     {
-        // Act: speed is measured by hand (see samples/MpiTraining/README.md); this only proves the bench runs.
-        var result = MpiRun.OpenMpi(2, MpiRun.TrainingPath, ["--queue", _queue.Dir, "--bench", "--steps", "200"], timeout: Guard);
+        // Act: speed is measured by hand (see samples/MpiControlPlane/README.md); this only proves the bench runs.
+        var result = MpiRun.OpenMpi(2, MpiRun.ControlPlanePath, ["--queue", _queue.Dir, "--bench", "--steps", "200"], timeout: Guard);
 
         // Assert
         output.WriteLine(result.ToString());

@@ -17,8 +17,8 @@ internal sealed record MpiRunResult(int ExitCode, bool TimedOut, TimeSpan Elapse
 }
 
 /// <summary>
-/// Starts RuntimeCtl.Mpi.TestHost (copied to mpi-testhost/ beside this assembly) or the MpiTraining sample (copied to
-/// mpi-training/) under mpirun, under MPICH's launcher or alone, and kills the whole process tree when it outlives
+/// Starts RuntimeCtl.Mpi.TestHost (copied to mpi-testhost/ beside this assembly) or the MpiControlPlane sample (copied to
+/// mpi-controlplane/) under mpirun, under MPICH's launcher or alone, and kills the whole process tree when it outlives
 /// its timeout.
 /// </summary>
 internal static class MpiRun
@@ -27,7 +27,7 @@ internal static class MpiRun
 
     public static string HostPath => Program("mpi-testhost", "RuntimeCtl.Mpi.TestHost.dll");
 
-    public static string TrainingPath => Program("mpi-training", "MpiTraining.dll");
+    public static string ControlPlanePath => Program("mpi-controlplane", "MpiControlPlane.dll");
 
     /// <summary>Runs the host on <paramref name="ranks"/> ranks with Open MPI's mpirun.</summary>
     public static MpiRunResult OpenMpi(int ranks, string[] hostArguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null) =>

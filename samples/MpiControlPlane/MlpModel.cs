@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
-namespace MpiTraining;
+namespace MpiControlPlane;
 
 /// <summary>
 /// A two-layer perceptron (8 → 32 → 1, ReLU, dropout on the hidden layer) trained with Adam on one rank's shard

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using RuntimeCtl;
 
-namespace MpiTraining;
+namespace MpiControlPlane;
 
 /// <summary>
 /// Measures what <c>PollAndApply</c> costs a training step at this world size, with nothing queued: a due poll

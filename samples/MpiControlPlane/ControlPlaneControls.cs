@@ -2,7 +2,7 @@ using System.Globalization;
 using RuntimeCtl;
 using RuntimeCtl.Samples;
 
-namespace MpiTraining;
+namespace MpiControlPlane;
 
 /// <summary>One rank's state that commands change.</summary>
 internal sealed class TrainingState(MlpModel model, int rank, int? failRank)
@@ -27,7 +27,7 @@ internal sealed class TrainingState(MlpModel model, int rank, int? failRank)
 /// The seed's three controls with QuickStart's exact rules and messages, registered on every rank: each rank
 /// validates and applies every command, at the same step.
 /// </summary>
-internal static class MpiTrainingControls
+internal static class ControlPlaneControls
 {
     public static void RegisterAll(RuntimeController<TrainingState> rt, TrainingState state)
     {

@@ -5,15 +5,15 @@ using Xunit.Abstractions;
 
 namespace RuntimeCtl.Mpi.Tests;
 
-/// <summary>samples/TorchSharpDataParallel under real mpirun: data-parallel TorchSharp, steered with the standard controls.</summary>
-public sealed class TorchSharpDataParallelMpiTests(ITestOutputHelper output) : IDisposable
+/// <summary>samples/MpiTraining under real mpirun: data-parallel TorchSharp, steered with the standard controls.</summary>
+public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(90);
     private readonly TempQueueDirectory _queue = new();
     private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("runtimectl-dp-");
 
     private static string Sample =>
-        typeof(TorchSharpDataParallelMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DataParallelSamplePath").Value!;
+        typeof(MpiTrainingSampleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DataParallelSamplePath").Value!;
 
     public void Dispose()
     {

@@ -1,14 +1,14 @@
 using System.Globalization;
 
-namespace MpiTraining;
+namespace MpiControlPlane;
 
-/// <summary>The command line of MpiTraining; every rank parses the same arguments.</summary>
-internal sealed class MpiTrainingOptions
+/// <summary>The command line of MpiControlPlane; every rank parses the same arguments.</summary>
+internal sealed class ControlPlaneOptions
 {
     public const string Usage = """
-        usage: mpirun -np N MpiTraining --queue DIR [--steps N] [--every-steps K | --every-s S] [--step-delay-ms D]
+        usage: mpirun -np N MpiControlPlane --queue DIR [--steps N] [--every-steps K | --every-s S] [--step-delay-ms D]
                                          [--seed S] [--allow-shared] [--fail-rank R] [--crash-rank R --crash-step S]
-               mpirun -np N MpiTraining --queue DIR --bench [--steps N]
+               mpirun -np N MpiControlPlane --queue DIR --bench [--steps N]
           --queue DIR        the queue directory (or RUNTIMECTL_QUEUE); only rank 0 touches it
           --steps N          run N steps (default 3000); with --bench, N collective polls per mode (default 20000)
           --every-steps K    poll by step, every K steps (default 1); no collective runs on the other steps
@@ -45,9 +45,9 @@ internal sealed class MpiTrainingOptions
 
     public string? Error { get; private set; }
 
-    public static MpiTrainingOptions Parse(string[] args)
+    public static ControlPlaneOptions Parse(string[] args)
     {
-        var o = new MpiTrainingOptions();
+        var o = new ControlPlaneOptions();
         int? stepDelayMs = null;
         for (var i = 0; i < args.Length && o.Error is null; i++)
         {
@@ -67,16 +67,16 @@ internal sealed class MpiTrainingOptions
                     case "--crash-rank": o.CrashRank = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--crash-step": o.CrashStep = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--bench": o.Bench = true; break;
-                    default: o.Error = $"MpiTraining: unknown argument '{args[i]}'"; break;
+                    default: o.Error = $"MpiControlPlane: unknown argument '{args[i]}'"; break;
                 }
             }
             catch (FormatException e)
             {
-                o.Error = $"MpiTraining: {e.Message}";
+                o.Error = $"MpiControlPlane: {e.Message}";
             }
             catch (OverflowException e)
             {
-                o.Error = $"MpiTraining: {e.Message}";
+                o.Error = $"MpiControlPlane: {e.Message}";
             }
         }
 
@@ -87,19 +87,19 @@ internal sealed class MpiTrainingOptions
 
         if (string.IsNullOrWhiteSpace(o.Queue))
         {
-            o.Error = "MpiTraining: --queue DIR is required (or set RUNTIMECTL_QUEUE)";
+            o.Error = "MpiControlPlane: --queue DIR is required (or set RUNTIMECTL_QUEUE)";
         }
         else if (o.Steps < 1 || o.EverySteps < 1 || o.EverySeconds < 0 || stepDelayMs < 0)
         {
-            o.Error = "MpiTraining: --steps and --every-steps must be >= 1, --every-s and --step-delay-ms >= 0";
+            o.Error = "MpiControlPlane: --steps and --every-steps must be >= 1, --every-s and --step-delay-ms >= 0";
         }
         else if (o.EverySteps is not null && o.EverySeconds is not null)
         {
-            o.Error = "MpiTraining: use --every-steps or --every-s, not both";
+            o.Error = "MpiControlPlane: use --every-steps or --every-s, not both";
         }
         else if ((o.CrashRank is null) != (o.CrashStep is null))
         {
-            o.Error = "MpiTraining: --crash-rank and --crash-step go together";
+            o.Error = "MpiControlPlane: --crash-rank and --crash-step go together";
         }
 
         o.StepDelayMs = stepDelayMs ?? (o.Steps is null && !o.Bench ? 10 : 0);
