@@ -142,6 +142,37 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
     }
 
     [FakeHostsFact]
+    public void TorchSharpJob_RankKilledOnAnotherHost_EndsPromptlyAndTheNextRunAppliesOnlyTheNewCommand()
+    {
+        Assert.True(hosts.Up, hosts.Problem);
+        using var job = Start(["--steps", "1000000", "--step-delay-ms", "5", "--global-batch", "48"], DataParallelSample);
+        Wait(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
+        var first = Cli(["optimizer.lr", "0.0005", "--wait", "--timeout", "60"]);
+        Assert.True(first.ExitCode == 0, first.Output);
+
+        var victim = FakeHosts.Pids("rtc-h2").Single(pid => CommandLine(pid).Contains("MpiTraining.dll", StringComparison.Ordinal));
+        var killed = Stopwatch.StartNew();
+        Process.GetProcessById(victim).Kill();
+        var result = job.WaitForExit(Guard);
+        killed.Stop();
+
+        output.WriteLine($"mpirun ended {killed.Elapsed.TotalSeconds:F2} s after the kill\n{result}");
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"the job took {killed.Elapsed.TotalSeconds:F1} s to end after a rank died");
+
+        // A fresh run starts from lr 0.001: the old command (lr 0.0005) is not applied again, the new one doubles it.
+        Assert.Equal(0, Cli(["optimizer.lr.multiplier", "2"]).ExitCode);
+        var rerun = Start(["--steps", "30", "--global-batch", "48"], DataParallelSample).WaitForExit(Guard);
+        Assert.True(rerun.ExitCode == 0, rerun.ToString());
+        var ends = rerun.Matching(@"^rank \d+ checksum (\S+) lr (\S+)$");
+        Assert.Equal(FakeHosts.Count, ends.Count);
+        Assert.All(ends, m => Assert.Equal(2e-3, double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)));
+        Assert.Single(ends.Select(m => m.Groups[1].Value).Distinct());
+        Assert.Equal(2, _queue.ReadAcks().Count);
+    }
+
+    [FakeHostsFact]
     public void Job_LinkToAnotherHostCut_EndsWithinSecondsNotMinutes()
     {
         Assert.True(hosts.Up, hosts.Problem);
@@ -230,15 +261,17 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
         return FakeHosts.Run(DotnetHost, [cli, "-q", _queue.Dir, .. arguments]);
     }
 
-    private static bool IsTrainingRank(int pid)
+    private static bool IsTrainingRank(int pid) => CommandLine(pid).Contains("MpiControlPlane.dll", StringComparison.Ordinal);
+
+    private static string CommandLine(int pid)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("MpiControlPlane.dll", StringComparison.Ordinal);
+            return File.ReadAllText($"/proc/{pid}/cmdline");
         }
         catch (IOException)
         {
-            return false;
+            return string.Empty;
         }
     }
 
