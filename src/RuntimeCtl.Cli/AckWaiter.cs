@@ -6,9 +6,6 @@ namespace RuntimeCtl.Cli;
 /// </summary>
 internal static class AckWaiter
 {
-    /// <summary>How often to look when no event came: a fallback, so slow.</summary>
-    public static readonly TimeSpan FallbackPoll = AckFollower.FallbackPoll;
-
     public static int Wait(QueueDirectory queue, AckFollower follower, TimeSpan timeout, CliContext context)
     {
         using var changed = new AutoResetEvent(false);
@@ -36,7 +33,7 @@ internal static class AckWaiter
                 return ExitCodes.Timeout;
             }
 
-            WaitHandle.WaitAny(handles, remaining < FallbackPoll ? remaining : FallbackPoll);
+            WaitHandle.WaitAny(handles, remaining < AckFollower.FallbackPoll ? remaining : AckFollower.FallbackPoll);
         }
     }
 

@@ -40,7 +40,7 @@ internal static class FollowCommand
             }
 
             context.Stdout.Flush();
-            WaitHandle.WaitAny(handles, AckWaiter.FallbackPoll);
+            WaitHandle.WaitAny(handles, AckFollower.FallbackPoll);
         }
 
         return ExitCodes.Success;

@@ -72,7 +72,7 @@ internal static class StatusCommand
 
         if (request.Json || !context.StdoutIsTerminal)
         {
-            WriteJson(request, queueLabel, status, now, context.Stdout);
+            WriteJson(queueLabel, status, now, context.Stdout);
         }
         else
         {
@@ -80,7 +80,7 @@ internal static class StatusCommand
         }
     }
 
-    private static void WriteJson(StatusRequest request, string queueLabel, QueueStatus status, DateTimeOffset now, TextWriter output) =>
+    private static void WriteJson(string queueLabel, QueueStatus status, DateTimeOffset now, TextWriter output) =>
         JsonOutput.WriteLine(output, writer =>
         {
             writer.WriteStartObject();

@@ -19,6 +19,7 @@ namespace RuntimeCtl.TorchSharp.Mpi;
 public sealed class DataParallel
 {
     private readonly nn.Module _module;
+    private readonly MpiProcessGroup _group;
     private float[] _floats = [];
     private double[] _doubles = [];
     private byte[] _bytes = [];
@@ -31,11 +32,8 @@ public sealed class DataParallel
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(group);
         _module = module;
-        Group = group;
+        _group = group;
     }
-
-    /// <summary>Gets the ranks the module is replicated on.</summary>
-    public MpiProcessGroup Group { get; }
 
     /// <summary>
     /// Replaces every parameter's gradient with its mean over the ranks; call it after <c>backward()</c> and before
@@ -45,7 +43,7 @@ public sealed class DataParallel
     /// <exception cref="NotSupportedException">A parameter is not on the CPU, or is neither float32 nor float64.</exception>
     public void AverageGradients()
     {
-        if (Group.Size == 1)
+        if (_group.Size == 1)
         {
             return; // the mean over one rank is its own gradient
         }
@@ -68,10 +66,10 @@ public sealed class DataParallel
         var floatBuffer = Buffer(ref _floats, floats);
         var doubleBuffer = Buffer(ref _doubles, doubles);
         Pack(parameters, floatBuffer, doubleBuffer);
-        Group.AllReduceSum(floatBuffer);
-        Group.AllReduceSum(doubleBuffer);
+        _group.AllReduceSum(floatBuffer);
+        _group.AllReduceSum(doubleBuffer);
 
-        var size = Group.Size;
+        var size = _group.Size;
         for (var i = 0; i < floatBuffer.Length; i++)
         {
             floatBuffer[i] /= size;
@@ -109,8 +107,8 @@ public sealed class DataParallel
             offset += bytes.Length;
         }
 
-        Group.Broadcast(buffer);
-        if (Group.Rank == 0)
+        _group.Broadcast(buffer);
+        if (_group.Rank == 0)
         {
             return;
         }

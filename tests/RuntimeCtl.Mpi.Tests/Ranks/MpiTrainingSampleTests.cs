@@ -95,6 +95,32 @@ public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(1, summary.GetProperty("checkpoints").GetInt32());
     }
 
+    [MpiFact]
+    public void LoadCheckpoint_MissingOnRankZero_FailsOnEveryRankAndTheJobGoesOn()
+    {
+        // Rank 0 cannot read it: the other ranks must learn so from rank 0, not wait for files that never come.
+        using var job = MpiRun.StartOpenMpi(2, Sample, ["--queue", _queue.Dir, "--steps", "1000000", "--step-delay-ms", "5"]);
+        WaitFor(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
+        foreach (var (path, kwargs) in new (string, KeyValuePair<string, object?>[]?)[] { ("load_ckpt", [new("label", "never-saved")]), ("train.stop", null) })
+        {
+            using var sent = JsonDocument.Parse(CommandSender.Enqueue(_queue.Dir, path, kwargs: kwargs));
+            var id = sent.RootElement.GetProperty("id").GetString();
+            WaitFor(job, $"the ack of {path}", () => _queue.ReadAcks().Any(a => a.GetProperty("id").GetString() == id));
+        }
+
+        var result = job.WaitForExit(Guard);
+
+        output.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var acks = _queue.ReadAcks();
+        Assert.Equal("failed", acks[0].GetProperty("status").GetString());
+        Assert.Equal(["0", "1"], acks[0].GetProperty("rank_errors").EnumerateObject().Select(e => e.Name));
+        Assert.Contains("rank 0 could not send the checkpoint", acks[0].GetProperty("rank_errors").GetProperty("1").GetString(), StringComparison.Ordinal);
+        Assert.Contains("never-saved", acks[0].GetProperty("rank_errors").GetProperty("0").GetString(), StringComparison.Ordinal);
+        Assert.Equal("applied", acks[1].GetProperty("status").GetString());
+        Assert.Single(result.Matching(@"^rank \d checksum (\S+) lr").Select(m => m.Groups[1].Value).Distinct());
+    }
+
     private void WaitFor(MpiJob job, string what, Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Guard;

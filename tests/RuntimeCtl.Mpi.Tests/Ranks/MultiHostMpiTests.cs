@@ -119,16 +119,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
         var first = Cli(["optimizer.lr.multiplier", "0.5", "--wait", "--timeout", "60"]);
         Assert.True(first.ExitCode == 0, first.Output);
 
-        var victim = FakeHosts.Pids("rtc-h2").Single(IsTrainingRank);
-        var killed = Stopwatch.StartNew();
-        Process.GetProcessById(victim).Kill();
-        var result = job.WaitForExit(Guard);
-        killed.Stop();
-
-        output.WriteLine($"mpirun ended {killed.Elapsed.TotalSeconds:F2} s after the kill\n{result}");
-        Assert.False(result.TimedOut, result.ToString());
-        Assert.NotEqual(0, result.ExitCode);
-        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"the job took {killed.Elapsed.TotalSeconds:F1} s to end after a rank died");
+        KillTheRankOnRtcH2(job, "MpiControlPlane.dll");
 
         // The next run on the same queue: what was applied stays applied once, a new command is applied.
         var second = Cli(["optimizer.lr.multiplier", "2"]);
@@ -150,16 +141,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
         var first = Cli(["optimizer.lr", "0.0005", "--wait", "--timeout", "60"]);
         Assert.True(first.ExitCode == 0, first.Output);
 
-        var victim = FakeHosts.Pids("rtc-h2").Single(pid => CommandLine(pid).Contains("MpiTraining.dll", StringComparison.Ordinal));
-        var killed = Stopwatch.StartNew();
-        Process.GetProcessById(victim).Kill();
-        var result = job.WaitForExit(Guard);
-        killed.Stop();
-
-        output.WriteLine($"mpirun ended {killed.Elapsed.TotalSeconds:F2} s after the kill\n{result}");
-        Assert.False(result.TimedOut, result.ToString());
-        Assert.NotEqual(0, result.ExitCode);
-        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"the job took {killed.Elapsed.TotalSeconds:F1} s to end after a rank died");
+        KillTheRankOnRtcH2(job, "MpiTraining.dll");
 
         // A fresh run starts from lr 0.001: the old command (lr 0.0005) is not applied again, the new one doubles it.
         Assert.Equal(0, Cli(["optimizer.lr.multiplier", "2"]).ExitCode);
@@ -250,7 +232,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
                 // A dead rank ends the job at once; a cut link within seconds, not minutes.
                 "--mca", "odls_base_sigkill_timeout", "0",
                 "--mca", "oob_tcp_keepalive_time", "2", "--mca", "oob_tcp_keepalive_intvl", "1", "--mca", "oob_tcp_keepalive_probes", "3",
-                DotnetHost, program, "--queue", _queue.Dir, .. arguments,
+                MpiRun.DotnetHost, program, "--queue", _queue.Dir, .. arguments,
             ],
             environment: null);
     }
@@ -258,7 +240,22 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
     private (int ExitCode, string Output) Cli(string[] arguments)
     {
         var cli = typeof(MultiHostMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "CliPath").Value!;
-        return FakeHosts.Run(DotnetHost, [cli, "-q", _queue.Dir, .. arguments]);
+        return FakeHosts.Run(MpiRun.DotnetHost, [cli, "-q", _queue.Dir, .. arguments]);
+    }
+
+    /// <summary>Kills the rank on rtc-h2 (running <paramref name="program"/>) and asserts that the whole job ends within seconds, not normally.</summary>
+    private void KillTheRankOnRtcH2(MpiJob job, string program)
+    {
+        var victim = FakeHosts.Pids("rtc-h2").Single(pid => CommandLine(pid).Contains(program, StringComparison.Ordinal));
+        var killed = Stopwatch.StartNew();
+        Process.GetProcessById(victim).Kill();
+        var result = job.WaitForExit(Guard);
+        killed.Stop();
+
+        output.WriteLine($"mpirun ended {killed.Elapsed.TotalSeconds:F2} s after the kill\n{result}");
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"the job took {killed.Elapsed.TotalSeconds:F1} s to end after a rank died");
     }
 
     private static bool IsTrainingRank(int pid) => CommandLine(pid).Contains("MpiControlPlane.dll", StringComparison.Ordinal);
@@ -289,9 +286,4 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
             Thread.Sleep(50);
         }
     }
-
-    private static string DotnetHost =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
-        : Environment.ProcessPath is { } process && Path.GetFileNameWithoutExtension(process) == "dotnet" ? process
-        : "dotnet";
 }

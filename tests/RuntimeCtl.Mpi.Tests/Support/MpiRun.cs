@@ -66,7 +66,8 @@ internal static class MpiRun
     public static MpiRunResult Alone(string[] hostArguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null) =>
         Run(DotnetHost, _ => [HostPath, .. hostArguments], environment, timeout ?? DefaultTimeout);
 
-    private static string DotnetHost =>
+    /// <summary>Gets the dotnet host that runs this test, to run the programs with.</summary>
+    internal static string DotnetHost =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : Environment.ProcessPath is { } process && Path.GetFileNameWithoutExtension(process) == "dotnet" ? process
         : "dotnet";
