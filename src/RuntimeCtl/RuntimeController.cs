@@ -25,10 +25,11 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     private QueueEngine<TContext>? _engine;
     private string? _queueDirectory;
 
-    // The hot path: a poll that is not due is one subtraction and one compare.
+    // The hot path: a poll that is not due is a compare or two, no clock read and no system call (see PollSchedule).
     private long _lastDueStep = long.MinValue;
     private long _lastDueMs;
     private bool _polled;
+    private readonly PollSchedule _schedule;
 
     /// <summary>Initializes a new controller.</summary>
     /// <param name="options">The settings, or <see langword="null"/> for the defaults.</param>
@@ -40,6 +41,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         _time = _options.TimeProvider;
         _systemClock = ReferenceEquals(_time, TimeProvider.System);
         _singleRank = _group.Size == 1;
+        _schedule = new PollSchedule(_time);
         _meter = CreateMeter();
     }
 
@@ -122,11 +124,16 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// <param name="step">The current step, written into acks and deciding <c>at_step</c> commands; <see langword="null"/> when the loop has none.</param>
     /// <returns>The acks written by this call.</returns>
     /// <exception cref="QueueConfigurationException"><see cref="Configure"/> was not called.</exception>
-    /// <remarks>With several ranks every call is a collective: rank 0 decides whether the poll is due and tells the others.</remarks>
+    /// <remarks>
+    /// A call that is not due reads no clock: a timer marks the poll due when the interval has passed (intervals of
+    /// at least <see cref="PollSchedule.TimerMinimumMs"/> ms; shorter ones compare the monotonic clock). With several
+    /// ranks rank 0 decides at each due call after how many calls the ranks meet again, so the calls between are a
+    /// compare on every rank and run no collective.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public IReadOnlyList<Ack> PollAndApply(TContext context, TimeSpan every, long? step = null)
     {
-        if (_polled && _singleRank && (NowMs() - _lastDueMs) * TimeSpan.TicksPerMillisecond < every.Ticks)
+        if (_polled && _schedule.IsNotDue(every.Ticks, _singleRank))
         {
             return NoAcks;
         }
@@ -160,6 +167,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     public void Dispose()
     {
         _metrics?.Flush();
+        _schedule.Dispose();
         _engine?.Dispose();
         _engine = null;
         _meter.Dispose();
@@ -172,12 +180,19 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         EnsureConfigured();
         _lastDueStep = step;
         _polled = true;
+        if (!_singleRank)
+        {
+            return RankedPoll(context, step, everySteps, null, decided: true);
+        }
+
         var started = PollStarted();
-        return Observed(
-            _engine is not null && _singleRank
-                ? _engine.Poll(context, step, NowMs(), stepInterval: everySteps, timeInterval: null)
-                : RankedPoll(context, step, everySteps, null, decided: true),
-            started);
+        var acks = _engine!.Poll(context, step, NowMs(), stepInterval: everySteps, timeInterval: null);
+        if (_engine.More)
+        {
+            _lastDueStep = long.MinValue; // a backlog left by MaxCommandsPerPoll: the next call is due whatever its step
+        }
+
+        return Observed(acks, started);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -185,24 +200,23 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     {
         EnsureConfigured();
         var now = NowMs();
-        if (_singleRank)
+        if (!_singleRank)
         {
-            _lastDueMs = now;
-            _polled = true;
-            var started = PollStarted();
-            return Observed(_engine!.Poll(context, step, now, stepInterval: null, timeInterval: every), started);
+            return RankedPoll(context, step, null, every, decided: false);
         }
 
-        // Rank 0 decides for everyone: the ranks' clocks need not agree.
-        var due = !_polled || (now - _lastDueMs) * TimeSpan.TicksPerMillisecond >= every.Ticks;
-        if (due && _group.Rank == 0)
+        if (_polled && !_schedule.BacklogWaiting && (now - _lastDueMs) * TimeSpan.TicksPerMillisecond < every.Ticks)
         {
-            _lastDueMs = now;
+            _schedule.Arm(every); // a timer that fired early, a periodic clock check, or another interval than before
+            return NoAcks;
         }
 
+        _lastDueMs = now;
         _polled = true;
-        var start = due ? PollStarted() : 0;
-        return Observed(RankedPoll(context, step, null, every, due), start);
+        var started = PollStarted();
+        var acks = _engine!.Poll(context, step, now, stepInterval: null, timeInterval: every);
+        _schedule.AfterDuePoll(every, _engine.More);
+        return Observed(acks, started);
     }
 
     private long NowMs() => _systemClock

@@ -402,6 +402,85 @@ public sealed class RuntimeControllerTests : IDisposable
         Assert.Single(rt.PollAndApply(state, everySeconds: 2.0));
     }
 
+    /// <summary>A fake clock that counts how often it is read.</summary>
+    private sealed class CountingClock : FakeTimeProvider
+    {
+        public int Reads { get; private set; }
+
+        public override long GetTimestamp()
+        {
+            Reads++;
+            return base.GetTimestamp();
+        }
+    }
+
+    [Fact]
+    public void PollAndApply_TimeBasedNotDue_ReadsNoClockUntilTheTimerFires()
+    {
+        var time = new CountingClock();
+        using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { TimeProvider = time, OnDiagnostic = _ => { } });
+        var state = new TrainState();
+        rt.PollAndApply(state, TimeSpan.FromSeconds(2));
+        _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.2]}""");
+        var reads = time.Reads;
+
+        for (var i = 0; i < 500; i++)
+        {
+            Assert.Empty(rt.PollAndApply(state, TimeSpan.FromSeconds(2)));
+        }
+
+        Assert.Equal(reads, time.Reads);
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Single(rt.PollAndApply(state, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public void PollAndApply_TimeBasedShortInterval_ComparesTheClockOnEachCall()
+    {
+        var time = new FakeTimeProvider();
+        using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { TimeProvider = time, OnDiagnostic = _ => { } });
+        var state = new TrainState();
+        rt.PollAndApply(state, TimeSpan.FromMilliseconds(5));
+        _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.2]}""");
+
+        Assert.Empty(rt.PollAndApply(state, TimeSpan.FromMilliseconds(5)));
+        time.Advance(TimeSpan.FromMilliseconds(5));
+        Assert.Single(rt.PollAndApply(state, TimeSpan.FromMilliseconds(5)));
+    }
+
+    [Fact]
+    public void PollAndApply_TimeBasedBacklogLeftByTheCap_IsAppliedAtTheNextCalls()
+    {
+        using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { MaxCommandsPerPoll = 2, TimeProvider = new FakeTimeProvider(), OnDiagnostic = _ => { } });
+        for (var i = 0; i < 5; i++)
+        {
+            _q.AppendLine($$"""{"id":"c{{i}}","path":"model.dropout.p","args":[0.2]}""");
+        }
+
+        var state = new TrainState();
+        Assert.Equal(["c0", "c1"], rt.PollAndApply(state, TimeSpan.FromHours(1)).Select(a => a.Id));
+        Assert.Equal(["c2", "c3"], rt.PollAndApply(state, TimeSpan.FromHours(1)).Select(a => a.Id));
+        Assert.Equal(["c4"], rt.PollAndApply(state, TimeSpan.FromHours(1)).Select(a => a.Id));
+        _q.AppendLine("""{"id":"late","path":"model.dropout.p","args":[0.2]}""");
+        Assert.Empty(rt.PollAndApply(state, TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
+    public void PollAndApply_StepBasedBacklogLeftByTheCap_IsAppliedAtTheNextSteps()
+    {
+        using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { MaxCommandsPerPoll = 2, OnDiagnostic = _ => { } });
+        for (var i = 0; i < 3; i++)
+        {
+            _q.AppendLine($$"""{"id":"c{{i}}","path":"model.dropout.p","args":[0.2]}""");
+        }
+
+        var state = new TrainState();
+        Assert.Equal(2, rt.PollAndApply(state, step: 0, everySteps: 100).Count);
+        Assert.Equal(["c2"], rt.PollAndApply(state, step: 1, everySteps: 100).Select(a => a.Id));
+        _q.AppendLine("""{"id":"late","path":"model.dropout.p","args":[0.2]}""");
+        Assert.Empty(rt.PollAndApply(state, step: 2, everySteps: 100));
+    }
+
     [Fact]
     public void PollAndApply_DueWithNothingNew_AllocatesNothing()
     {

@@ -53,6 +53,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private long _consumedLines;
     private long? _lastStep;
     private double _lastInterval;
+    private AppendSignal? _appends;
 
     public QueueEngine(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
     {
@@ -138,6 +139,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _consumedLines = _state.LinesBeforeOffset;
         _state.Offset = _reader.Position;
         _inode = _queue.TryStat(QueueDirectory.CommandsFile, out var commands) ? commands.Inode : 0;
+        _appends ??= AppendSignal.TryStart(_queue.Path, QueueDirectory.CommandsFile, localFileSystem: FileSystemKind.RemoteName(_queue.Path) is null);
         EnsureJournal(long.MinValue);
         _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report, synchronous: true);
     }
@@ -222,7 +224,13 @@ internal sealed class QueueEngine<TContext> : IDisposable
         try
         {
             CheckIdentity(nowMs);
+            if (_appends is { } appends && !appends.ShouldLook(nowMs))
+            {
+                return slots; // idle, and no write to commands.jsonl was notified since the last look
+            }
+
             length = _reader.Length();
+            _appends?.Looked(found: length != _reader.Position);
             if (length == _reader.Position || length < 0)
             {
                 return slots; // nothing new, or the file cannot be opened right now (it will be retried)
@@ -575,6 +583,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
         }
 
         _journal.Dispose();
+        _appends?.Dispose();
+        _state.Dispose();
         _controllerFile.Write(_lastStep, _lastInterval, _acks, _consumedLines, _reader.Position, Report, stopped: true, synchronous: true);
         _held.Clear();
         _reader.Dispose();
@@ -706,6 +716,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
         // commands.jsonl at the path is another file now (rotated or replaced): follow the path.
         _inode = inode;
+        _appends?.Wake();
         _reader.Reopen();
         if (_reader.Length() < _reader.Position || !LastLineMatches())
         {

@@ -4,12 +4,27 @@ namespace RuntimeCtl;
 
 /// <summary>
 /// What the trainer knows beyond the two <c>.jsonl</c> files: where to resume reading (the cursor) and which ids
-/// have acks. The cursor lives in <c>cursor.json</c>, replaced atomically after each batch's acks are flushed;
-/// <c>acks.jsonl</c> is the truth, so a missing or stale cursor is recovered from it.
+/// have acks. The cursor lives in <c>cursor.json</c>, saved after each batch's acks are flushed; <c>acks.jsonl</c> is
+/// the truth, so a missing, stale or torn cursor is recovered from it.
 /// </summary>
-internal sealed class QueueState
+/// <remarks>
+/// The first save of a run replaces the file atomically (a temporary file and a rename); the later ones overwrite it
+/// in place with one <c>pwrite</c> of <see cref="CursorBytes"/> bytes (the JSON padded with spaces), so a poll costs no
+/// rename. The JSON ends with a <c>check</c>: the FNV-1a hash of the bytes before it, so a write torn by a power loss
+/// is read as no cursor (and recovered from <c>acks.jsonl</c>), never as a mix of two cursors.
+/// </remarks>
+internal sealed class QueueState : IDisposable
 {
+    /// <summary>The size of <c>cursor.json</c> once it is written in place.</summary>
+    public const int CursorBytes = 320;
+
+    private static readonly byte[] CheckKey = ",\"check\":\""u8.ToArray();
+
     private readonly QueueDirectory _queue;
+    private readonly System.Buffers.ArrayBufferWriter<byte> _cursorBytes = new(CursorBytes);
+    private readonly byte[] _cursorBlock = new byte[CursorBytes];
+    private Utf8JsonWriter? _cursorWriter;
+    private FileStream? _cursorFile;
     private HashSet<ulong> _acked = [];
     private Dictionary<ulong, int> _recoverable = [];
 
@@ -102,21 +117,65 @@ internal sealed class QueueState
 
     public void Save()
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, JsonFormat.WriterOptions))
+        var buffer = _cursorBytes;
+        buffer.ResetWrittenCount();
+        var writer = _cursorWriter ??= new Utf8JsonWriter(buffer, JsonFormat.WriterOptions);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writer.WriteNumber("format"u8, 1);
+        writer.WriteNumber("offset"u8, Offset);
+        writer.WriteNumber("lines"u8, LinesBeforeOffset);
+        writer.WriteNumber("acks_offset"u8, AcksOffset);
+        writer.WriteNumber("last_line_start"u8, LastLineStart);
+        writer.WriteNumber("last_line_length"u8, LastLineLength);
+        writer.WriteString("last_line_hash"u8, LastLineHash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
+        writer.Flush();
+        Span<char> check = stackalloc char[16];
+        Hash(buffer.WrittenSpan).TryFormat(check, out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+        writer.WriteString("check"u8, check);
+        writer.WriteEndObject();
+        writer.Flush();
+
+        var json = buffer.WrittenSpan;
+        if (json.Length >= CursorBytes)
         {
-            writer.WriteStartObject();
-            writer.WriteNumber("format"u8, 1);
-            writer.WriteNumber("offset"u8, Offset);
-            writer.WriteNumber("lines"u8, LinesBeforeOffset);
-            writer.WriteNumber("acks_offset"u8, AcksOffset);
-            writer.WriteNumber("last_line_start"u8, LastLineStart);
-            writer.WriteNumber("last_line_length"u8, LastLineLength);
-            writer.WriteString("last_line_hash"u8, LastLineHash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteEndObject();
+            CloseCursorFile();
+            _queue.Replace(QueueDirectory.CursorFile, json); // cannot happen with 64-bit numbers; kept exact if it does
+            return;
         }
 
-        _queue.Replace(QueueDirectory.CursorFile, buffer.WrittenSpan);
+        var block = _cursorBlock.AsSpan();
+        json.CopyTo(block);
+        block[json.Length..^1].Fill((byte)' ');
+        block[^1] = (byte)'\n';
+        if (_cursorFile is null)
+        {
+            _queue.Replace(QueueDirectory.CursorFile, block);
+            _cursorFile = _queue.OpenFile(QueueDirectory.CursorFile, FileMode.Open, FileAccess.Write);
+            return;
+        }
+
+        try
+        {
+            RandomAccess.Write(_cursorFile.SafeFileHandle, block, fileOffset: 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            CloseCursorFile(); // the next save replaces the file again
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        CloseCursorFile();
+        _cursorWriter?.Dispose();
+    }
+
+    private void CloseCursorFile()
+    {
+        _cursorFile?.Dispose();
+        _cursorFile = null;
     }
 
     /// <summary>FNV-1a, 64 bits: ids are kept as hashes so a long run's id set stays small.</summary>
@@ -160,6 +219,13 @@ internal sealed class QueueState
 
             using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
+            var checkAt = bytes.AsSpan().IndexOf(CheckKey);
+            if (root.TryGetProperty("check", out var check) &&
+                (checkAt < 0 || check.GetString() != Hash(bytes.AsSpan(0, checkAt)).ToString("x16", System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                return false; // torn (or edited): recovered from acks.jsonl
+            }
+
             Offset = root.GetProperty("offset").GetInt64();
             LinesBeforeOffset = root.GetProperty("lines").GetInt64();
             AcksOffset = root.GetProperty("acks_offset").GetInt64();

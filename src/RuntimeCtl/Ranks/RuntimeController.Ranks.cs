@@ -6,30 +6,59 @@ namespace RuntimeCtl;
 /// <content>The multi-rank poll of PROTOCOL §7.</content>
 public sealed partial class RuntimeController<TContext>
 {
+    private long _lastMeetingMs;
+
     /// <summary>
-    /// Rank 0 reads and sorts the batch, broadcasts a header (due, payload length) and the dispatched commands as
-    /// one buffer; every rank applies them in order; rank 0 gathers the failures and writes one ack per command.
+    /// Rank 0 decides whether the poll is due (a time-based one by its clock), reads and sorts the batch, and
+    /// broadcasts a header (due, payload length, calls until the ranks meet again, backlog) and the dispatched
+    /// commands as one buffer; every rank applies them in order; rank 0 gathers the failures and writes one ack per
+    /// command.
     /// </summary>
     private IReadOnlyList<Ack> RankedPoll(TContext context, long? step, int? everySteps, TimeSpan? every, bool decided)
     {
         var now = NowMs();
         List<Slot>? plan = null;
         byte[] payload = [];
-        Span<byte> header = stackalloc byte[8];
+        Span<byte> header = stackalloc byte[16];
+        long started = 0;
         if (_group.Rank == 0)
         {
-            if (decided)
+            var due = decided || !_polled || _schedule.BacklogWaiting || (now - _lastDueMs) * TimeSpan.TicksPerMillisecond >= every!.Value.Ticks;
+            var backlog = false;
+            if (due)
             {
+                started = PollStarted();
                 plan = _engine!.Prepare(step, now, Math.Min(_options.MaxCommandsPerPoll ?? int.MaxValue, QueueEngine<TContext>.BatchLines));
                 _engine.BeginCollective(plan, step); // a plan whose write-ahead record fails is deferred whole
                 payload = Encode(plan);
+                backlog = _engine.More;
+                if (every is not null)
+                {
+                    _lastDueMs = now;
+                }
             }
 
-            BinaryPrimitives.WriteInt32LittleEndian(header, decided ? 1 : 0);
+            var sinceMeeting = _polled ? now - _lastMeetingMs : 0; // no rate is known at the first meeting
+            var calls = every is { } interval ? _schedule.CallsUntilNext(interval, now - _lastDueMs, sinceMeeting, backlog) : 0;
+            _lastMeetingMs = now;
+            BinaryPrimitives.WriteInt32LittleEndian(header, due ? 1 : 0);
             BinaryPrimitives.WriteInt32LittleEndian(header[4..], payload.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(header[8..], calls);
+            BinaryPrimitives.WriteInt32LittleEndian(header[12..], backlog ? 1 : 0);
         }
 
         _group.Broadcast(header);
+        _polled = true;
+        var more = BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != 0;
+        if (every is { } everyTime)
+        {
+            _schedule.MeetAgainAfter(everyTime, BinaryPrimitives.ReadInt32LittleEndian(header[8..]), more);
+        }
+        else if (more)
+        {
+            _lastDueStep = long.MinValue; // the next step-based call is due on every rank, whatever its step
+        }
+
         if (BinaryPrimitives.ReadInt32LittleEndian(header) == 0)
         {
             return NoAcks;
@@ -37,7 +66,7 @@ public sealed partial class RuntimeController<TContext>
 
         if (_group.Rank != 0)
         {
-            _lastDueMs = now;
+            started = PollStarted();
         }
 
         var length = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
@@ -80,7 +109,7 @@ public sealed partial class RuntimeController<TContext>
             _engine!.AfterPoll(step, now, everySteps, every);
         }
 
-        return acks;
+        return Observed(acks, started);
     }
 
     private static byte[] Encode(List<Slot> plan)

@@ -100,6 +100,48 @@ public sealed class ExactlyOnceTests : IDisposable
     }
 
     [Fact]
+    public void PollAndApply_LaterBatches_OverwriteTheCursorInPlace()
+    {
+        var state = new TrainState();
+        using var rt = Trainer.Create(_q.Dir);
+        var cursor = Path.Combine(_q.Dir, "cursor.json");
+        _q.AppendLine(Cmd("a"));
+        rt.PollAndApply(state, TimeSpan.Zero);
+        var inode = Inode(cursor);
+
+        _q.AppendLine(Cmd("b"));
+        rt.PollAndApply(state, TimeSpan.Zero);
+
+        Assert.Equal(inode, Inode(cursor)); // a rename would give the path another inode
+        Assert.Equal(QueueState.CursorBytes, new FileInfo(cursor).Length);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(cursor));
+        Assert.Equal(new FileInfo(Path.Combine(_q.Dir, "commands.jsonl")).Length, json.RootElement.GetProperty("offset").GetInt64());
+
+        static ulong Inode(string path) => UnixFileStatus.TryStat(path, out var status) ? status.Inode : throw new FileNotFoundException(path);
+    }
+
+    [Fact]
+    public void PollAndApply_TornCursor_IsIgnoredAndRecoveredWithoutDuplicateAcks()
+    {
+        var state = new TrainState();
+        _q.AppendLine(Cmd("a"));
+        _q.AppendLine(Cmd("b"));
+        Poll(state);
+        var cursor = Path.Combine(_q.Dir, "cursor.json");
+
+        // A torn write: valid JSON whose offset is another save's, under this save's check.
+        var text = File.ReadAllText(cursor);
+        var offset = System.Text.RegularExpressions.Regex.Match(text, "\"offset\":[0-9]+").Value;
+        File.WriteAllText(cursor, text.Replace(offset, "\"offset\":0", StringComparison.Ordinal));
+        _q.AppendLine(Cmd("c"));
+
+        Poll(state);
+
+        Assert.Equal(3, state.Applied);
+        Assert.Equal(["a", "b", "c"], _q.ReadAcks().Select(a => a.GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public void PollAndApply_TruncatedCommandsFile_IsReadFromTheStartSkippingAckedIds()
     {
         var state = new TrainState();

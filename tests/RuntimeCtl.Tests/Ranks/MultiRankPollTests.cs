@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Ranks;
@@ -12,7 +13,7 @@ public sealed class MultiRankPollTests : IDisposable
 
     /// <summary>Runs <paramref name="poll"/> once per rank and poll, each on its own thread, with its own controller and state.</summary>
     private static (TrainState[] States, IReadOnlyList<Ack>[][] Acks, CountingGroup[] Groups) RunRanks(
-        int size, string dir, int polls, Func<int, RuntimeController<TrainState>, TrainState, int, IReadOnlyList<Ack>> poll, Action<int, RuntimeController<TrainState>>? setup = null)
+        int size, string dir, int polls, Func<int, RuntimeController<TrainState>, TrainState, int, IReadOnlyList<Ack>> poll, Action<int, RuntimeController<TrainState>>? setup = null, TimeProvider? time = null)
     {
         var groups = ProcessGroup.CreateInProcess(size).Select(g => new CountingGroup(g)).ToArray();
         var states = new TrainState[size];
@@ -22,7 +23,7 @@ public sealed class MultiRankPollTests : IDisposable
         {
             try
             {
-                using var rt = Trainer.Create(options: new RuntimeControllerOptions { ProcessGroup = groups[rank], OnDiagnostic = _ => { } });
+                using var rt = Trainer.Create(options: new RuntimeControllerOptions { ProcessGroup = groups[rank], OnDiagnostic = _ => { }, TimeProvider = time ?? TimeProvider.System });
                 setup?.Invoke(rank, rt);
                 rt.Configure(dir);
                 states[rank] = new TrainState();
@@ -100,11 +101,45 @@ public sealed class MultiRankPollTests : IDisposable
     }
 
     [Fact]
-    public void PollAndApply_TimeBased_EveryCallIsACollectiveDecidedByRankZero()
+    public void PollAndApply_TimeBasedNotDue_RanksMeetAtGapsRankZeroChooses()
     {
-        var (_, _, groups) = RunRanks(2, _q.Dir, 5, (_, rt, s, _) => rt.PollAndApply(s, TimeSpan.FromHours(1)));
+        // The clock does not move, so rank 0 doubles the gap at each meeting: calls 1, 3, 7, 15 (of 20) are collectives.
+        var (_, _, groups) = RunRanks(2, _q.Dir, 20, (_, rt, s, _) => rt.PollAndApply(s, TimeSpan.FromHours(1)), time: new FakeTimeProvider());
 
-        Assert.All(groups, g => Assert.Equal(5, g.Collectives));
+        Assert.All(groups, g => Assert.Equal(4, g.Collectives));
+    }
+
+    [Fact]
+    public void PollAndApply_TimeBasedDueBetweenMeetings_AppliesOnEveryRankAtTheNextMeeting()
+    {
+        var time = new FakeTimeProvider();
+        var appliedAt = new int[2];
+
+        RunRanks(
+            2,
+            _q.Dir,
+            20,
+            (rank, rt, s, i) =>
+            {
+                if (rank == 0 && i == 10)
+                {
+                    _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.4]}""");
+                    time.Advance(TimeSpan.FromHours(2)); // rank 0's clock decides; the other rank's is never read
+                }
+
+                var acks = rt.PollAndApply(s, TimeSpan.FromHours(1));
+                if (s.Dropout == 0.4 && appliedAt[rank] == 0)
+                {
+                    appliedAt[rank] = i;
+                }
+
+                return acks;
+            },
+            time: time);
+
+        // The meetings after the first are at calls 3, 7 and 15 (indexes 2, 6, 14): the command waits for index 14.
+        Assert.Equal([14, 14], appliedAt);
+        Assert.Equal("applied", Assert.Single(_q.ReadAcks()).GetProperty("status").GetString());
     }
 
     [Fact]
