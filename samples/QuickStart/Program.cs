@@ -45,7 +45,12 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
 
 if (options.Once)
 {
-    rt.PollAndApply(state, TimeSpan.Zero);
+    // One poll applies at most MaxCommandsPerPoll commands (10,000 by default); a longer backlog takes several.
+    do
+    {
+        rt.PollAndApply(state, TimeSpan.Zero);
+    }
+    while (rt.HasBacklog);
 }
 else
 {

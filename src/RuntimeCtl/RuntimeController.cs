@@ -64,6 +64,14 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// </summary>
     public long CommandPosition => _engine?.ConsumedLines ?? 0;
 
+    /// <summary>
+    /// Gets whether the last due poll stopped at <see cref="RuntimeControllerOptions.MaxCommandsPerPoll"/> with complete
+    /// commands still queued. The next call then polls whatever its interval or step, so a backlog drains over
+    /// consecutive calls; a loop that must drain the queue before it goes on calls <c>PollAndApply</c> while this is
+    /// <see langword="true"/>. Known on every rank.
+    /// </summary>
+    public bool HasBacklog => _schedule.BacklogWaiting;
+
     /// <summary>Gets the paths of the registered controls, in registration order.</summary>
     public IReadOnlyCollection<string> ControlPaths => _controls.Keys;
 
@@ -187,6 +195,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
 
         var started = PollStarted();
         var acks = _engine!.Poll(context, step, NowMs(), stepInterval: everySteps, timeInterval: null);
+        _schedule.BacklogWaiting = _engine.More;
         if (_engine.More)
         {
             _lastDueStep = long.MinValue; // a backlog left by MaxCommandsPerPoll: the next call is due whatever its step

@@ -10,9 +10,12 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is 2 seconds.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Gets or sets the most commands one poll applies, bounding one step's stall; the rest wait for the next poll.</summary>
-    /// <value>The default is <see langword="null"/>: no cap.</value>
-    public int? MaxCommandsPerPoll { get; set; }
+    /// <summary>
+    /// Gets or sets the most commands one poll applies, bounding one step's stall and the memory a poll holds (its
+    /// acks); the rest are applied by the next calls, which are due at once (see <c>RuntimeController.HasBacklog</c>).
+    /// </summary>
+    /// <value>The default is 10,000; <see langword="null"/> applies a whole backlog in one poll, however long.</value>
+    public int? MaxCommandsPerPoll { get; set; } = 10_000;
 
     /// <summary>Gets or sets the longest command line accepted; a longer one is rejected without being held in memory.</summary>
     /// <value>The default is 1 MiB.</value>

@@ -14,7 +14,7 @@ internal readonly record struct RawLine(long Offset, long End, int Start, int Le
 /// <summary>The lines one read produced, with their bytes side by side in one buffer.</summary>
 internal sealed class LineBatch(int ceiling)
 {
-    private const int SmallBytes = 64 * 1024;
+    private const int DoublingBytes = 1024 * 1024;
 
     private byte[] _bytes = new byte[4096];
 
@@ -42,9 +42,9 @@ internal sealed class LineBatch(int ceiling)
     {
         if (ByteCount + bytes.Length > _bytes.Length)
         {
-            // Small batches grow by doubling; a backlog jumps straight to the batch ceiling, allocated once.
+            // Grows by doubling up to 1 MiB (a batch of short lines needs a small part of the ceiling), then jumps to the ceiling.
             var needed = ByteCount + bytes.Length;
-            Array.Resize(ref _bytes, needed <= SmallBytes ? Math.Max(_bytes.Length * 2, needed) : Math.Max(ceiling, needed));
+            Array.Resize(ref _bytes, needed <= DoublingBytes ? Math.Max(_bytes.Length * 2, needed) : Math.Max(ceiling, needed));
         }
 
         bytes.CopyTo(_bytes.AsSpan(ByteCount));

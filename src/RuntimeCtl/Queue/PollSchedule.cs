@@ -36,8 +36,8 @@ internal sealed class PollSchedule : IDisposable
 
     public PollSchedule(TimeProvider time) => _time = time;
 
-    /// <summary>Gets whether the last due poll left commands for the next call (it is due whatever the interval).</summary>
-    public bool BacklogWaiting { get; private set; }
+    /// <summary>Gets or sets whether the last due poll left commands for the next call (it is due whatever the interval).</summary>
+    public bool BacklogWaiting { get; set; }
 
     /// <summary>The hot path: whether a time-based call with the interval <paramref name="everyTicks"/> is surely not due.</summary>
     public bool IsNotDue(long everyTicks, bool singleRank)

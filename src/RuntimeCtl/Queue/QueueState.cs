@@ -25,10 +25,19 @@ internal sealed class QueueState : IDisposable
     private readonly byte[] _cursorBlock = new byte[CursorBytes];
     private Utf8JsonWriter? _cursorWriter;
     private FileStream? _cursorFile;
-    private HashSet<ulong> _acked = [];
+    private readonly int _window;
+    private AckedIds _acked;
     private Dictionary<ulong, int> _recoverable = [];
 
-    public QueueState(QueueDirectory queue) => _queue = queue;
+    public QueueState(QueueDirectory queue, int window = AckedIds.DefaultWindow)
+    {
+        _queue = queue;
+        _window = window;
+        _acked = new AckedIds(window);
+    }
+
+    /// <summary>Gets how many times an id the filter of older ids may hold was looked up in <c>acks.jsonl</c>.</summary>
+    internal int DiskLookups { get; private set; }
 
     /// <summary>Gets or sets the offset in <c>commands.jsonl</c> where reading resumes.</summary>
     public long Offset { get; set; }
@@ -103,7 +112,28 @@ internal sealed class QueueState : IDisposable
         return false;
     }
 
-    public bool IsAcked(string id) => _acked.Contains(Hash(id));
+    public bool IsAcked(string id)
+    {
+        var hash = Hash(id);
+        return _acked.IsRecent(hash) || (_acked.MayBeOlder(hash) && IsAckedOnDisk(hash));
+    }
+
+    /// <summary>Confirms an id the filter may hold against <c>acks.jsonl</c> (a stream of the whole file; rare).</summary>
+    private bool IsAckedOnDisk(ulong hash)
+    {
+        DiskLookups++;
+        try
+        {
+            using var stream = _queue.OpenFile(QueueDirectory.AcksFile, FileMode.Open, FileAccess.Read);
+            var found = false;
+            ForEachId(stream, (_, id) => found |= Hash(id) == hash);
+            return found;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true; // cannot be confirmed: refusing a new command is recoverable (send it again), applying one twice is not
+        }
+    }
 
     public void MarkAcked(string id) => _acked.Add(Hash(id));
 
@@ -245,7 +275,7 @@ internal sealed class QueueState : IDisposable
     private void ScanAcks(long recoverFrom)
     {
         // Built aside and swapped in at the end: a read that fails half-way leaves the known acked ids intact.
-        var acked = new HashSet<ulong>();
+        var acked = new AckedIds(_window);
         var recoverable = new Dictionary<ulong, int>();
         using var stream = _queue.OpenFile(QueueDirectory.AcksFile, FileMode.Open, FileAccess.Read);
         var lines = ForEachId(stream, (lineStart, id) =>

@@ -54,9 +54,13 @@ public sealed partial class RuntimeController<TContext>
         {
             _schedule.MeetAgainAfter(everyTime, BinaryPrimitives.ReadInt32LittleEndian(header[8..]), more);
         }
-        else if (more)
+        else
         {
-            _lastDueStep = long.MinValue; // the next step-based call is due on every rank, whatever its step
+            _schedule.BacklogWaiting = more;
+            if (more)
+            {
+                _lastDueStep = long.MinValue; // the next step-based call is due on every rank, whatever its step
+            }
         }
 
         if (BinaryPrimitives.ReadInt32LittleEndian(header) == 0)
