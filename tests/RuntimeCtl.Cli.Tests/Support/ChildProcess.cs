@@ -63,6 +63,9 @@ public sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Gets the process id (to send it a signal).</summary>
+    public int Id => _process.Id;
+
     public string StdoutSoFar
     {
         get

@@ -13,7 +13,10 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     public override string ToString() => $"exit code {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
 }
 
-/// <summary>Runs the CLI in-process, with its own writers and environment.</summary>
+/// <summary>
+/// Runs the CLI in-process, with its own writers and environment, and its web commands in this process too (as
+/// <c>runtimectl-web</c> runs them; <c>runtimectl</c> hands them to that sibling, see SiblingDispatchTests).
+/// </summary>
 public static class InProcess
 {
     public static CliResult Run(params string[] args) => Run(args, environment: new Dictionary<string, string?>());
@@ -22,7 +25,7 @@ public static class InProcess
     {
         using var stdout = new StringWriter { NewLine = "\n" };
         using var stderr = new StringWriter { NewLine = "\n" };
-        var exit = Cli.Run(args, stdout, stderr, environment, terminal, cancellationToken);
+        var exit = Cli.Run(args, stdout, stderr, environment, terminal, WebCommands.Instance, cancellationToken);
         return new CliResult(exit, stdout.ToString(), stderr.ToString());
     }
 

@@ -1,5 +1,4 @@
 using System.Text;
-using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
@@ -10,7 +9,7 @@ internal static class ControlsCommand
     {
         if (request.Remote is { } endpoint)
         {
-            using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+            using var remote = context.Connect(endpoint);
             var read = remote.ReadStatus(0);
             var missing = read.Status.ControllerProblem is { } remoteProblem
                 ? $"cannot list the controls: {remoteProblem}."

@@ -11,9 +11,13 @@ internal static class Cli
     /// <param name="stderr">Where usage errors, refusals and notes go.</param>
     /// <param name="environment">The environment variables (<c>RUNTIMECTL_QUEUE</c> and <c>RUNTIMECTL_TOKEN</c> are read); <see langword="null"/> for the process's own.</param>
     /// <param name="stdoutIsTerminal">Whether a person reads <paramref name="stdout"/>: reports are then tables instead of JSON.</param>
+    /// <param name="web">
+    /// The web commands (in <c>runtimectl-web</c>); <see langword="null"/> in <c>runtimectl</c>, which runs
+    /// <c>runtimectl-web</c> with <paramref name="args"/> as they are for <c>serve</c> and <c>--url</c>.
+    /// </param>
     /// <param name="cancellationToken">Ends a <c>--wait</c> early (Ctrl-C).</param>
     /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? environment = null, bool stdoutIsTerminal = false, CancellationToken cancellationToken = default)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? environment = null, bool stdoutIsTerminal = false, IWebCommands? web = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -27,15 +31,21 @@ internal static class Cli
         }
 
         Func<string, string?> variables = name => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name);
-        var context = new CliContext(stdout, stderr, stdoutIsTerminal, TimeProvider.System, cancellationToken) { Environment = variables };
+        var context = new CliContext(stdout, stderr, stdoutIsTerminal, TimeProvider.System, cancellationToken) { Environment = variables, Web = web };
         try
         {
             var request = grammar.Bind(parse, variables);
+            if (web is null && (request is ServeRequest || request.Remote is not null))
+            {
+                // Checked here first, so a usage error needs no second process; the sibling parses the same words again.
+                return SiblingExecutable.Web.Run(args, context);
+            }
+
             return request switch
             {
                 StatusRequest { Follow: true } follow => FollowCommand.Run(follow, context),
                 StatusRequest status => StatusCommand.Run(status, context),
-                ServeRequest serve => ServeCommand.Run(serve, context),
+                ServeRequest serve => context.WebCommands.Serve(serve, context),
                 McpRequest mcp => McpCommand.Run(mcp, context),
                 HistoryRequest history => HistoryCommand.Run(history, context),
                 ReplayRequest replay => ReplayCommand.Run(replay, context),
@@ -90,4 +100,14 @@ internal sealed record CliContext(TextWriter Stdout, TextWriter Stderr, bool Std
 
     /// <summary>Gets the environment variables the command sees (the process's, or a test's).</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
+    /// <summary>Gets the web commands, or <see langword="null"/> in <c>runtimectl</c> (which hands them to <c>runtimectl-web</c>).</summary>
+    public IWebCommands? Web { get; init; }
+
+    /// <summary>Gets the web commands of a process that has them.</summary>
+    /// <exception cref="InvalidOperationException">This is <c>runtimectl</c>, which should have run <c>runtimectl-web</c> instead.</exception>
+    public IWebCommands WebCommands => Web ?? throw new InvalidOperationException("serve and --url run in runtimectl-web; Cli.Run hands them over before they get here.");
+
+    /// <summary>Opens a connection to the job's dashboard (<c>--url</c>).</summary>
+    public Remote.IRemoteQueue Connect(Remote.RemoteEndpoint endpoint) => WebCommands.Connect(endpoint, CancellationToken);
 }

@@ -49,7 +49,7 @@ internal static class SendCommand
 
     private static int RunRemote(SendRequest request, RemoteEndpoint endpoint, CliContext context)
     {
-        using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+        using var remote = context.Connect(endpoint);
         var before = remote.ReadStatus(0);
         if (!request.Force && CommandSubmission.UnknownPathRefusal(before.Status.Controller, endpoint.Label, request.Path, before.Now, "use --force to send it anyway") is { } refusal)
         {

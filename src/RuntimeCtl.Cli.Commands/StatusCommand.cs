@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
@@ -14,7 +13,7 @@ internal static class StatusCommand
     {
         if (request.Remote is { } endpoint)
         {
-            using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+            using var remote = context.Connect(endpoint);
             var read = remote.ReadStatus(request.Last);
             if (!read.Exists)
             {

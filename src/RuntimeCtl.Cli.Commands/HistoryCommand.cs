@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RuntimeCtl.Cli.Remote;
 
 namespace RuntimeCtl.Cli;
 
@@ -14,7 +13,7 @@ internal static class HistoryCommand
     {
         if (request.Remote is { } endpoint)
         {
-            using var remote = new RemoteQueue(endpoint, context.CancellationToken);
+            using var remote = context.Connect(endpoint);
             using var lines = remote.OpenHistory(request.Status);
             var remoteJson = request.Json || !context.StdoutIsTerminal;
             if (!remoteJson)

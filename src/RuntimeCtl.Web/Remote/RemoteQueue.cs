@@ -7,34 +7,11 @@ using System.Text.Json;
 
 namespace RuntimeCtl.Cli.Remote;
 
-/// <summary>A call to the dashboard failed: the message says what happened, and the exit code follows the local CLI's.</summary>
-internal sealed class RemoteException : Exception
-{
-    public RemoteException(string message, int exitCode, Exception? innerException = null)
-        : base(message, innerException)
-    {
-        ExitCode = exitCode;
-    }
-
-    /// <summary>Gets the exit code: <see cref="ExitCodes.Usage"/> when the server refused the command (nothing was sent), else <see cref="ExitCodes.Error"/>.</summary>
-    public int ExitCode { get; }
-}
-
-/// <summary>What the dashboard's <c>GET /api/status</c> replied: the queue read at one moment, with the server's clock.</summary>
-/// <param name="QueueDirectory">The queue directory on the server, absolute.</param>
-/// <param name="Exists">Whether it exists there.</param>
-/// <param name="Now">The server's time of the reading, by which the trainer's liveness is judged (not the laptop's clock).</param>
-/// <param name="Status">The counts, last acks and <c>controller.json</c>.</param>
-internal sealed record RemoteStatus(string QueueDirectory, bool Exists, DateTimeOffset Now, QueueStatus Status);
-
-/// <summary>A command the dashboard queued, and where its ack will be looked for.</summary>
-internal sealed record RemoteCommand(string Id, string Line, long AckOffset, IReadOnlyList<string> AlternateIds);
-
 /// <summary>
-/// The CLI's side of <c>runtimectl serve</c>'s HTTP API (<c>--url</c>): the same reads and writes as on a queue
-/// directory, made by the server on its machine. Synchronous, like the rest of the CLI; Ctrl-C cancels a call.
+/// <see cref="IRemoteQueue"/> over HttpClient: <c>runtimectl serve</c>'s HTTP API called with the token as a bearer
+/// header. Synchronous, like the rest of the CLI; Ctrl-C cancels a call.
 /// </summary>
-internal sealed class RemoteQueue : IDisposable
+internal sealed class RemoteQueue : IRemoteQueue
 {
     /// <summary>The longest wait of one <c>GET /api/ack</c>: long waits are several calls.</summary>
     public static readonly TimeSpan MaxWaitPerCall = TimeSpan.FromSeconds(60);
@@ -55,7 +32,7 @@ internal sealed class RemoteQueue : IDisposable
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.Token);
     }
 
-    /// <summary>Reads the queue's status with its last <paramref name="last"/> acks.</summary>
+    /// <inheritdoc/>
     public RemoteStatus ReadStatus(int last)
     {
         using var document = GetJson("api/status?last=" + last.ToString(CultureInfo.InvariantCulture));
@@ -73,7 +50,7 @@ internal sealed class RemoteQueue : IDisposable
         return new RemoteStatus(String(root, "queue_dir") ?? string.Empty, root.GetProperty("exists").GetBoolean(), now, status);
     }
 
-    /// <summary>The lines of <c>runtimectl history --json</c> as the server reads them, streamed: the request is made here, the lines read from the reader.</summary>
+    /// <inheritdoc/>
     public TextReader OpenHistory(string? status)
     {
         var query = status is null ? string.Empty : "?status=" + Uri.EscapeDataString(status);
@@ -81,7 +58,7 @@ internal sealed class RemoteQueue : IDisposable
         return new StreamReader(response.Content.ReadAsStream(_cancellationToken), Encoding.UTF8);
     }
 
-    /// <summary>Queues one command through the server (which checks it as the trainer would).</summary>
+    /// <inheritdoc/>
     public RemoteCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep)
     {
         var body = new ArrayBufferWriter<byte>(256);
@@ -129,7 +106,8 @@ internal sealed class RemoteQueue : IDisposable
             root.GetProperty("alternate_ids").EnumerateArray().Select(a => a.GetString()!).ToArray());
     }
 
-    /// <summary>Waits up to <paramref name="wait"/> (at most <see cref="MaxWaitPerCall"/>) for a command's ack; <see langword="null"/> when none came.</summary>
+    /// <inheritdoc/>
+    /// <remarks>One call waits at most <see cref="MaxWaitPerCall"/>.</remarks>
     public FoundAck? WaitForAck(RemoteCommand command, TimeSpan wait)
     {
         var seconds = Math.Clamp(wait.TotalSeconds, 0, MaxWaitPerCall.TotalSeconds);
