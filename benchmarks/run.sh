@@ -85,13 +85,38 @@ mkdir -p "$out"
 work=$(mktemp -d /tmp/runtimectl-perf.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-echo "== publishing src/RuntimeCtl.Cli (Native AOT) and samples/QuickStart (Release)"
+echo "== publishing src/RuntimeCtl.Cli (Native AOT), samples/QuickStart (JIT and Native AOT) and an AOT hello world (the floor)"
 dotnet publish src/RuntimeCtl.Cli -c Release -o "$work/cli" -nologo -v q -clp:NoSummary
 dotnet publish samples/QuickStart -c Release -o "$work/quickstart" -nologo -v q -clp:NoSummary
+dotnet publish samples/QuickStart -c Release -r linux-x64 -p:PublishAot=true -o "$work/quickstart-aot" -nologo -v q -clp:NoSummary
+mkdir -p "$work/hello"
+cat >"$work/hello/hello.csproj" <<'PROJ'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <PublishAot>true</PublishAot>
+    <InvariantGlobalization>true</InvariantGlobalization>
+    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+  </PropertyGroup>
+</Project>
+PROJ
+echo 'System.Console.WriteLine("hello");' >"$work/hello/Program.cs"
+dotnet publish "$work/hello/hello.csproj" -c Release -r linux-x64 -o "$work/hello/out" -nologo -v q -clp:NoSummary
 cli="$work/cli/runtimectl"
-quickstart="$work/quickstart/QuickStart"
+hello="$work/hello/out/hello"
+quickstart="$work/quickstart-aot/QuickStart"
+quickstart_jit="$work/quickstart/QuickStart"
 [ -x "$cli" ] || { echo "no $cli after publishing the CLI" >&2; exit 1; }
-echo "   runtimectl: $(stat -c %s "$cli") bytes, $(file -b "$cli" 2>/dev/null | cut -d, -f1-2 || echo native)"
+echo "   runtimectl: $(stat -c %s "$cli") bytes (target <= 4 MB), runtimectl-web: $(stat -c %s "$work/cli/runtimectl-web") bytes, runtimectl-mcp: $(stat -c %s "$work/cli/runtimectl-mcp") bytes, hello: $(stat -c %s "$hello") bytes"
+
+# The Python original, when RUNTIMECTL_PY_SRC points at its sources (thbuelles/runtimectl, or its src folder).
+py=()
+if [ -n "${RUNTIMECTL_PY_SRC:-}" ]; then
+  pysrc=$RUNTIMECTL_PY_SRC
+  [ -d "$pysrc/src/runtimectl" ] && pysrc="$pysrc/src"
+  py=(env "PYTHONPATH=$pysrc" python3 -c 'import sys; from runtimectl.cli import main; sys.exit(main())')
+fi
 
 table="$out/summary.tsv"
 printf 'process-level\truns\tmin\tmedian\tmean\tmax\textra\ttarget\n' >"$table"
@@ -122,14 +147,21 @@ time_command() {
   echo "   $name: min $(ms "$min"), median $(ms "$median") $cpu"
 }
 
-echo "== runtimectl enqueue and status (whole process)"
+echo "== runtimectl enqueue and status (whole process), against an AOT hello world and the original"
+time_command "AOT hello world (the floor)" 100 "" "$hello"
 "$cli" -q "$work/enqueue" optimizer.lr.multiplier 0.5 >/dev/null
-time_command "runtimectl enqueue" 100 "<= 4 ms" "$cli" -q "$work/enqueue" optimizer.lr.multiplier 0.5
+time_command "runtimectl enqueue" 100 "<= 1.6x the hello world, >= 20x the original" "$cli" -q "$work/enqueue" optimizer.lr.multiplier 0.5
+if [ ${#py[@]} -gt 0 ]; then
+  time_command "original enqueue" 30 "" "${py[@]}" -q "$work/enqueue-py" optimizer.lr.multiplier 0.5
+fi
 for n in 100000 1000000; do
   "${bench[@]}" fixture status "$work/status$n" "$n"
 done
 time_command "runtimectl status --last 20, 100k acks" 50 "<= 5 ms" "$cli" -q "$work/status100000" status --last 20
 time_command "runtimectl status --last 20, 1M acks" 50 "<= 2x the 100k" "$cli" -q "$work/status1000000" status --last 20
+if [ ${#py[@]} -gt 0 ]; then
+  time_command "original status --last 20, 100k acks" 10 "" "${py[@]}" -q "$work/status100000" status --last 20
+fi
 
 echo "== runtimectl --wait: from the ack written to the CLI's exit"
 waitq="$work/wait"
@@ -153,8 +185,8 @@ printf '%s\t%s\t%s\t%s\t%s\t%s\t\t%s\n' "runtimectl --wait, ack written -> exit"
 echo "   min $(ms "$min"), median $(ms "$median"), max $(ms "$max")"
 
 echo "== QuickStart --once draining a backlog of model.dropout.p 0.5 (wall time and peak RSS, /usr/bin/time -v)"
-drain() { # N RUNS TARGET
-  local n=$1 runs=$2 target=$3 walls=() cpus=() rss=0
+drain() { # N RUNS TARGET [QUICKSTART [LABEL]]
+  local n=$1 runs=$2 target=$3 walls=() cpus=() rss=0 quickstart=${4:-$quickstart} label=${5:-QuickStart --once (AOT)}
   for ((i = 0; i < runs; i++)); do
     rm -rf "$work/drain"
     if [ "$n" -gt 0 ]; then
@@ -177,14 +209,15 @@ drain() { # N RUNS TARGET
   cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
   # Throughput by wall time and by CPU time (user+sys): the second is what a busy machine distorts least.
   extra=$(awk -v n="$n" -v m="$median" -v c="$cpu" -v r="$rss" 'BEGIN { if (n > 0) printf "%.0f cmd/s (%.0f per cpu-s), ", n / m, n / c; printf "cpu %.2f s, peak RSS %.1f MiB", c, r / 1024 }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "QuickStart --once, $n queued" "$runs" "$(ms "$min")" "$(ms "$median")" "$(ms "$mean")" "$(ms "$max")" "$extra" "$target" >>"$table"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label, $n queued" "$runs" "$(ms "$min")" "$(ms "$median")" "$(ms "$mean")" "$(ms "$max")" "$extra" "$target" >>"$table"
   echo "   $n queued: median $(ms "$median"), $extra"
 }
 drain 0 3 "(start-up cost)"
-drain 100000 3 ">= 1M cmd/s, RSS <= 40 MiB"
-drain 1000000 3 "RSS flat (<= 40 MiB)"
+drain 100000 3 ">= 10x the original, RSS <= 40 MiB"
+drain 1000000 3 "RSS flat (within 10% of 100k, <= 40 MiB)"
+drain 100000 1 "(the JIT runtime's own RSS: drain 0 with JIT)" "$quickstart_jit" "QuickStart --once (JIT)"
 
 echo
-echo "== process-level summary (runtimectl is Native AOT; QuickStart is JIT; times include process start and exit)"
+echo "== process-level summary (runtimectl and QuickStart are Native AOT unless marked JIT; times include process start and exit)"
 if command -v column >/dev/null 2>&1; then column -t -s $'\t' "$table"; else tr '\t' '|' <"$table"; fi
 echo "== load average at the end: $(load)"
