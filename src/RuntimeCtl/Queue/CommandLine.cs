@@ -129,7 +129,7 @@ internal sealed class CommandLine : IDisposable
     public string OpText() => Op switch
     {
         null => "set",
-        { ValueKind: JsonValueKind.String } op => op.GetString(),
+        { ValueKind: JsonValueKind.String } op => op.ValueEquals("set"u8) ? "set" : op.GetString(), // the usual op, not allocated
         { } op => op.GetRawText(),
     };
 
@@ -137,7 +137,7 @@ internal sealed class CommandLine : IDisposable
     public string PathForMessage() => Path switch
     {
         null => "null",
-        { ValueKind: JsonValueKind.String } p => p.GetString(),
+        { ValueKind: JsonValueKind.String } => PathText!, // the lookup's string, allocated once
         { } p => p.GetRawText(),
     };
 
