@@ -35,16 +35,9 @@ internal static class CommandExecutor
 
         try
         {
-            var args = line.Args is { } a ? a.EnumerateArray().ToArray() : [];
-            Dictionary<string, JsonElement> kwargs = NoKwargs;
-            if (line.Kwargs is { } k)
-            {
-                kwargs = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-                foreach (var property in k.EnumerateObject())
-                {
-                    kwargs[property.Name] = property.Value;
-                }
-            }
+            // Parsed only now, and only when the command has some: most commands have none.
+            var args = line.ArgumentValues();
+            var kwargs = line.KeywordValues() ?? NoKwargs;
 
             var bound = control.Bind(args, kwargs);
             bound.Run(context);

@@ -105,6 +105,69 @@ internal sealed class AckTail
         }
     }
 
+    /// <summary>Finds what cannot be written back out: a number beyond double, a key or string with a lone surrogate.</summary>
+    private static string? FindProblem(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!IsValidText(property))
+                    {
+                        return "a key contains a lone surrogate (\\ud800-\\udfff escape without its pair)";
+                    }
+
+                    if (FindProblem(property.Value) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindProblem(item) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Number:
+                return element.TryGetDouble(out var value) && double.IsFinite(value)
+                    ? null
+                    : $"the number {CommandLine.Shorten(element.GetRawText())} is out of range (it overflows to infinity)";
+            case JsonValueKind.String:
+                try
+                {
+                    _ = element.GetString();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    return "a string contains a lone surrogate (\\ud800-\\udfff escape without its pair)";
+                }
+
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsValidText(JsonProperty property)
+    {
+        try
+        {
+            _ = property.Name;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     private static bool TryParse(ReadOnlyMemory<byte> line, out JsonElement ack, out string? error)
     {
         ack = default;
@@ -118,7 +181,7 @@ internal sealed class AckTail
             }
 
             // Lone surrogates and numbers beyond double parse but cannot be written back out: a corrupt line too.
-            if (CommandLine.FindProblem(document.RootElement, 0) is { } problem)
+            if (FindProblem(document.RootElement) is { } problem)
             {
                 error = "is not usable JSON (" + problem + ")";
                 return false;
