@@ -19,15 +19,10 @@ internal sealed class AppendSignal : IDisposable
     /// <summary>The longest a due poll goes without looking at the file itself.</summary>
     public const long SafetyLookEveryMs = 250;
 
-    private readonly FileSystemWatcher _watcher;
+    private FileSystemWatcher? _watcher;
     private volatile bool _notified = true;
     private int _emptyLooks;
     private long _lastLookMs;
-
-    private AppendSignal(string directory, string file)
-    {
-        _watcher = QueueWatcher.TryWatch(directory, file, Wake) ?? throw new IOException("no file notifications");
-    }
 
     /// <summary>Starts watching <paramref name="file"/>, or returns <see langword="null"/> where notifications are unavailable or cannot be trusted (a network file system).</summary>
     public static AppendSignal? TryStart(string directory, string file, bool localFileSystem)
@@ -37,14 +32,9 @@ internal sealed class AppendSignal : IDisposable
             return null;
         }
 
-        try
-        {
-            return new AppendSignal(directory, file);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+        var signal = new AppendSignal();
+        signal._watcher = QueueWatcher.TryWatch(directory, file, signal.Wake);
+        return signal._watcher is null ? null : signal;
     }
 
     /// <summary>Whether this due poll must look at the file (and then the flag is cleared).</summary>
@@ -66,5 +56,5 @@ internal sealed class AppendSignal : IDisposable
     /// <summary>Marks the file changed (a notification, or the file at the path replaced).</summary>
     public void Wake() => _notified = true;
 
-    public void Dispose() => _watcher.Dispose();
+    public void Dispose() => _watcher?.Dispose();
 }
