@@ -23,6 +23,7 @@ internal sealed class AppendSignal : IDisposable
     private volatile bool _notified = true;
     private int _emptyLooks;
     private long _lastLookMs;
+    private bool _started;
 
     /// <summary>Starts watching <paramref name="file"/>, or returns <see langword="null"/> where notifications are unavailable or cannot be trusted (a network file system).</summary>
     public static AppendSignal? TryStart(string directory, string file, bool localFileSystem)
@@ -34,13 +35,14 @@ internal sealed class AppendSignal : IDisposable
 
         var signal = new AppendSignal();
         signal._watcher = QueueWatcher.TryWatch(directory, file, signal.Wake);
+        signal._started = true;
         return signal._watcher is null ? null : signal;
     }
 
     /// <summary>Whether this due poll must look at the file (and then the flag is cleared).</summary>
     public bool ShouldLook(long nowMs)
     {
-        if (_emptyLooks < IdleAfterEmptyLooks || _notified || nowMs - _lastLookMs >= SafetyLookEveryMs)
+        if (_watcher is null && _started || _emptyLooks < IdleAfterEmptyLooks || _notified || nowMs - _lastLookMs >= SafetyLookEveryMs)
         {
             _notified = false;
             _lastLookMs = nowMs;
@@ -50,8 +52,42 @@ internal sealed class AppendSignal : IDisposable
         return false;
     }
 
-    /// <summary>Counts a look: one that found new bytes ends the steady state.</summary>
-    public void Looked(bool found) => _emptyLooks = found ? 0 : Math.Min(_emptyLooks + 1, IdleAfterEmptyLooks);
+    /// <summary>
+    /// Counts a look: one that found new bytes ends the steady state. The watcher only runs in steady state: while
+    /// commands flow, the trainer's own writes to the directory (acks, journal) would wake its thread for nothing.
+    /// </summary>
+    public void Looked(bool found)
+    {
+        if (found)
+        {
+            _emptyLooks = 0;
+            Watch(false);
+            return;
+        }
+
+        if (_emptyLooks < IdleAfterEmptyLooks && ++_emptyLooks == IdleAfterEmptyLooks)
+        {
+            Watch(true);
+            _notified = true; // a write between the last look and the watch: one more look sees it
+        }
+    }
+
+    private void Watch(bool on)
+    {
+        if (_watcher is { } watcher && watcher.EnableRaisingEvents != on)
+        {
+            try
+            {
+                watcher.EnableRaisingEvents = on;
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                _watcher = null; // no notifications any more: every due poll looks
+                _emptyLooks = 0;
+                watcher.Dispose();
+            }
+        }
+    }
 
     /// <summary>Marks the file changed (a notification, or the file at the path replaced).</summary>
     public void Wake() => _notified = true;

@@ -23,6 +23,8 @@ public sealed class AppendSignalTests : IDisposable
             signal.Looked(found: false);
         }
 
+        Assert.True(signal.ShouldLook(nowMs: 1000)); // once more after the watch starts: a write just before it
+        signal.Looked(found: false);
         Assert.False(signal.ShouldLook(nowMs: 1000));
         signal.Wake();
         Assert.True(signal.ShouldLook(nowMs: 1000));
@@ -41,6 +43,9 @@ public sealed class AppendSignalTests : IDisposable
             signal.Looked(found: false);
         }
 
+        signal.ShouldLook(0);
+        signal.Looked(found: false);
+        Assert.False(signal.ShouldLook(0));
         signal.Wake();
         Assert.True(signal.ShouldLook(0));
         signal.Looked(found: true);
