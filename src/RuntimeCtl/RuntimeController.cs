@@ -214,9 +214,11 @@ public sealed partial class RuntimeController<TContext> : IDisposable
             return RankedPoll(context, step, null, every, decided: false);
         }
 
-        if (_polled && !_schedule.BacklogWaiting && (now - _lastDueMs) * TimeSpan.TicksPerMillisecond < every.Ticks)
+        var sinceDue = TimeSpan.FromTicks((now - _lastDueMs) * TimeSpan.TicksPerMillisecond);
+        if (_polled && !_schedule.BacklogWaiting && sinceDue < every)
         {
-            _schedule.Arm(every); // a timer that fired early, a periodic clock check, or another interval than before
+            // A timer that fired early, a periodic clock check, or another interval than before.
+            _schedule.ArmIfNeeded(every, every - sinceDue);
             return NoAcks;
         }
 

@@ -435,6 +435,24 @@ public sealed class RuntimeControllerTests : IDisposable
     }
 
     [Fact]
+    public void PollAndApply_TimeBasedPeriodicClockCheck_DoesNotPushTheDuePollOut()
+    {
+        var time = new FakeTimeProvider();
+        using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { TimeProvider = time, OnDiagnostic = _ => { } });
+        var state = new TrainState();
+        rt.PollAndApply(state, TimeSpan.FromSeconds(2));
+        _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.2]}""");
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        for (var i = 0; i < 2 * PollSchedule.ClockCheckEvery; i++)
+        {
+            Assert.Empty(rt.PollAndApply(state, TimeSpan.FromSeconds(2))); // includes clock checks, all not due
+        }
+
+        time.Advance(TimeSpan.FromSeconds(0.6));
+        Assert.Single(rt.PollAndApply(state, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
     public void PollAndApply_TimeBasedShortInterval_ComparesTheClockOnEachCall()
     {
         var time = new FakeTimeProvider();

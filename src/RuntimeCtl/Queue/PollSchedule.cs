@@ -65,8 +65,22 @@ internal sealed class PollSchedule : IDisposable
         Arm(every);
     }
 
+    /// <summary>
+    /// One rank, a call that the clock found not due: arms the timer for the rest of the interval unless it is armed
+    /// for this interval already (re-arming it would push the due poll out on every clock check).
+    /// </summary>
+    public void ArmIfNeeded(TimeSpan every, TimeSpan remaining)
+    {
+        if (every.Ticks != _armedTicks)
+        {
+            Arm(every, remaining);
+        }
+    }
+
     /// <summary>One rank: arms the timer to mark the poll due <paramref name="every"/> from now (or disarms it for short intervals).</summary>
-    public void Arm(TimeSpan every)
+    public void Arm(TimeSpan every) => Arm(every, every);
+
+    private void Arm(TimeSpan every, TimeSpan dueIn)
     {
         if (every.Ticks < TimerMinimumMs * TimeSpan.TicksPerMillisecond)
         {
@@ -76,7 +90,7 @@ internal sealed class PollSchedule : IDisposable
 
         _due = false;
         _timer ??= _time.CreateTimer(static state => ((PollSchedule)state!)._due = true, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _timer.Change(every, Timeout.InfiniteTimeSpan);
+        _timer.Change(dueIn > TimeSpan.Zero ? dueIn : TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
         _armedTicks = every.Ticks;
     }
 
