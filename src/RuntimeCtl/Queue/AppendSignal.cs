@@ -23,7 +23,7 @@ internal sealed class AppendSignal : IDisposable
     private volatile bool _notified = true;
     private int _emptyLooks;
     private long _lastLookMs;
-    private bool _started;
+    private bool _watchLost;
 
     /// <summary>Starts watching <paramref name="file"/>, or returns <see langword="null"/> where notifications are unavailable or cannot be trusted (a network file system).</summary>
     public static AppendSignal? TryStart(string directory, string file, bool localFileSystem)
@@ -35,14 +35,13 @@ internal sealed class AppendSignal : IDisposable
 
         var signal = new AppendSignal();
         signal._watcher = QueueWatcher.TryWatch(directory, file, signal.Wake);
-        signal._started = true;
         return signal._watcher is null ? null : signal;
     }
 
     /// <summary>Whether this due poll must look at the file (and then the flag is cleared).</summary>
     public bool ShouldLook(long nowMs)
     {
-        if (_watcher is null && _started || _emptyLooks < IdleAfterEmptyLooks || _notified || nowMs - _lastLookMs >= SafetyLookEveryMs)
+        if (_watchLost || _emptyLooks < IdleAfterEmptyLooks || _notified || nowMs - _lastLookMs >= SafetyLookEveryMs)
         {
             _notified = false;
             _lastLookMs = nowMs;
@@ -82,8 +81,8 @@ internal sealed class AppendSignal : IDisposable
             }
             catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
             {
-                _watcher = null; // no notifications any more: every due poll looks
-                _emptyLooks = 0;
+                _watcher = null;
+                _watchLost = true; // no notifications any more: every due poll looks
                 watcher.Dispose();
             }
         }

@@ -33,6 +33,8 @@ internal sealed class PollSchedule : IDisposable
     private long _calls;
     private long _nextCall;
     private long _lastMeetingCall;
+    private long _lastMeetingMs;
+    private bool _met;
 
     public PollSchedule(TimeProvider time) => _time = time;
 
@@ -95,12 +97,15 @@ internal sealed class PollSchedule : IDisposable
     }
 
     /// <summary>
-    /// Rank 0, at a collective: how many calls until the ranks meet again. It is the calls the interval's rest takes at
-    /// the rate of the calls since the last meeting, at most twice those calls (the rate is a guess until time has
-    /// passed), and 1 for a backlog, a zero interval or the first meeting.
+    /// Rank 0, at a collective at <paramref name="nowMs"/>: how many calls until the ranks meet again. It is the calls
+    /// the interval's rest takes at the rate of the calls since the last meeting, at most twice those calls (the rate
+    /// is a guess until time has passed, and unknown at the first meeting), and 1 for a backlog or a zero interval.
     /// </summary>
-    public int CallsUntilNext(TimeSpan every, long sinceDueMs, long sinceLastMeetingMs, bool backlog)
+    public int CallsUntilNext(TimeSpan every, long nowMs, long sinceDueMs, bool backlog)
     {
+        var sinceLastMeetingMs = _met ? nowMs - _lastMeetingMs : 0;
+        _lastMeetingMs = nowMs;
+        _met = true;
         var calls = Math.Max(1, _calls - _lastMeetingCall);
         if (backlog || every <= TimeSpan.Zero)
         {

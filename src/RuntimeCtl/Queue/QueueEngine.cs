@@ -53,7 +53,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private long _consumedLines;
     private long? _lastStep;
     private double _lastInterval;
-    private AppendSignal? _appends;
+    private AppendSignal? _appends; // null: no notifications, every due poll looks at the file
 
     public QueueEngine(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
     {
@@ -79,10 +79,14 @@ internal sealed class QueueEngine<TContext> : IDisposable
 
     public void Start()
     {
-        if (!_options.AllowNetworkFileSystem && FileSystemKind.RemoteName(_queue.Path) is { } fileSystem)
+        var remote = FileSystemKind.RemoteName(_queue.Path);
+        if (!_options.AllowNetworkFileSystem && remote is { } fileSystem)
         {
             Report(new RuntimeDiagnostic("network-file-system", FileSystemKind.Warning(_queue.Path, fileSystem, "Set RuntimeControllerOptions.AllowNetworkFileSystem")));
         }
+
+        // Notifications see no writer on another host of a network file system: there every due poll looks.
+        _appends = AppendSignal.TryStart(_queue.Path, QueueDirectory.CommandsFile, localFileSystem: remote is null);
 
         TryStart(nowMs: long.MinValue);
     }
@@ -139,7 +143,6 @@ internal sealed class QueueEngine<TContext> : IDisposable
         _consumedLines = _state.LinesBeforeOffset;
         _state.Offset = _reader.Position;
         _inode = _queue.TryStat(QueueDirectory.CommandsFile, out var commands) ? commands.Inode : 0;
-        _appends ??= AppendSignal.TryStart(_queue.Path, QueueDirectory.CommandsFile, localFileSystem: FileSystemKind.RemoteName(_queue.Path) is null);
         EnsureJournal(long.MinValue);
         _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _consumedLines, _reader.Position, Report, synchronous: true);
     }

@@ -6,7 +6,6 @@ namespace RuntimeCtl;
 /// <content>The multi-rank poll of PROTOCOL §7.</content>
 public sealed partial class RuntimeController<TContext>
 {
-    private long _lastMeetingMs;
 
     /// <summary>
     /// Rank 0 decides whether the poll is due (a time-based one by its clock), reads and sorts the batch, and
@@ -38,9 +37,7 @@ public sealed partial class RuntimeController<TContext>
                 }
             }
 
-            var sinceMeeting = _polled ? now - _lastMeetingMs : 0; // no rate is known at the first meeting
-            var calls = every is { } interval ? _schedule.CallsUntilNext(interval, now - _lastDueMs, sinceMeeting, backlog) : 0;
-            _lastMeetingMs = now;
+            var calls = every is { } interval ? _schedule.CallsUntilNext(interval, now, now - _lastDueMs, backlog) : 0;
             BinaryPrimitives.WriteInt32LittleEndian(header, due ? 1 : 0);
             BinaryPrimitives.WriteInt32LittleEndian(header[4..], payload.Length);
             BinaryPrimitives.WriteInt32LittleEndian(header[8..], calls);

@@ -13,7 +13,7 @@ public sealed class MultiRankPollTests : IDisposable
 
     /// <summary>Runs <paramref name="poll"/> once per rank and poll, each on its own thread, with its own controller and state.</summary>
     private static (TrainState[] States, IReadOnlyList<Ack>[][] Acks, CountingGroup[] Groups) RunRanks(
-        int size, string dir, int polls, Func<int, RuntimeController<TrainState>, TrainState, int, IReadOnlyList<Ack>> poll, Action<int, RuntimeController<TrainState>>? setup = null, TimeProvider? time = null)
+        int size, string dir, int polls, Func<int, RuntimeController<TrainState>, TrainState, int, IReadOnlyList<Ack>> poll, Action<int, RuntimeController<TrainState>>? setup = null, TimeProvider? time = null, int? maxCommandsPerPoll = 10_000)
     {
         var groups = ProcessGroup.CreateInProcess(size).Select(g => new CountingGroup(g)).ToArray();
         var states = new TrainState[size];
@@ -23,7 +23,7 @@ public sealed class MultiRankPollTests : IDisposable
         {
             try
             {
-                using var rt = Trainer.Create(options: new RuntimeControllerOptions { ProcessGroup = groups[rank], OnDiagnostic = _ => { }, TimeProvider = time ?? TimeProvider.System });
+                using var rt = Trainer.Create(options: new RuntimeControllerOptions { ProcessGroup = groups[rank], OnDiagnostic = _ => { }, TimeProvider = time ?? TimeProvider.System, MaxCommandsPerPoll = maxCommandsPerPoll });
                 setup?.Invoke(rank, rt);
                 rt.Configure(dir);
                 states[rank] = new TrainState();
@@ -140,6 +140,34 @@ public sealed class MultiRankPollTests : IDisposable
         // The meetings after the first are at calls 3, 7 and 15 (indexes 2, 6, 14): the command waits for index 14.
         Assert.Equal([14, 14], appliedAt);
         Assert.Equal("applied", Assert.Single(_q.ReadAcks()).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void PollAndApply_BacklogLeftByTheCap_IsAppliedOnEveryRankAtTheNextCalls()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            _q.AppendLine($$"""{"id":"c{{i}}","path":"optimizer.lr.multiplier","args":[0.5]}""");
+        }
+
+        var backlog = new bool[2][];
+        var (states, acks, _) = RunRanks(
+            2,
+            _q.Dir,
+            4,
+            (rank, rt, s, i) =>
+            {
+                var written = rt.PollAndApply(s, TimeSpan.FromHours(1));
+                (backlog[rank] ??= new bool[4])[i] = rt.HasBacklog;
+                return written;
+            },
+            time: new FakeTimeProvider(),
+            maxCommandsPerPoll: 2);
+
+        // Calls 1-3 apply 2, 2 and 1 commands on both ranks although the hour never passes; call 4 is not due.
+        Assert.All(states, s => Assert.Equal(0.001 * Math.Pow(0.5, 5), s.Lr, 12));
+        Assert.Equal([2, 2, 1, 0], acks[0].Select(a => a.Count));
+        Assert.All(backlog, b => Assert.Equal([true, true, false, false], b));
     }
 
     [Fact]
