@@ -3,8 +3,8 @@ using BenchmarkDotNet.Attributes;
 namespace RuntimeCtl.Benchmarks;
 
 /// <summary>
-/// Ack writing as <c>QueueEngine.Finish</c> does it: one ack per command into the batch buffer (id, ts, path, op,
-/// status, args, kwargs), then one write and one flush per batch. Each iteration writes a fresh <c>acks.jsonl</c>.
+/// Ack writing as the record stage does it (<c>AckWriter.Write</c>): one ack per command into the batch buffer (a
+/// rejected ack: id, ts, path, op, status, error), then one write and one flush per batch. Each iteration writes a fresh <c>acks.jsonl</c>.
 /// </summary>
 [MemoryDiagnoser]
 public class AckWriterBenchmarks : IDisposable
@@ -13,7 +13,7 @@ public class AckWriterBenchmarks : IDisposable
 
     private TempQueueDirectory? _queue;
     private AckWriter? _writer;
-    private string[] _ids = [];
+    private CommandLine[] _lines = [];
 
     [Params(1, 100)]
     public int AcksPerBatch { get; set; }
@@ -22,7 +22,9 @@ public class AckWriterBenchmarks : IDisposable
     public void Setup()
     {
         _queue = new TempQueueDirectory("acks");
-        _ids = Enumerable.Range(0, AcksPerBatch).Select(i => Guid.NewGuid().ToString("D")).ToArray();
+        _lines = Enumerable.Range(0, AcksPerBatch)
+            .Select(i => CommandLine.Parse(0, System.Text.Encoding.UTF8.GetBytes($"{{\"id\":\"{Guid.NewGuid():D}\",\"path\":\"noop\",\"op\":\"set\"}}")))
+            .ToArray();
     }
 
     [IterationSetup]
@@ -39,19 +41,9 @@ public class AckWriterBenchmarks : IDisposable
     public bool WriteAcks_OneFlushPerBatch()
     {
         var now = DateTimeOffset.UtcNow;
-        foreach (var id in _ids)
+        foreach (var line in _lines)
         {
-            var writer = _writer!.Begin(id, now);
-            writer.WriteString("path"u8, "noop");
-            writer.WriteString("op"u8, "set");
-            writer.WriteString("status"u8, "applied");
-            writer.WritePropertyName("args"u8);
-            writer.WriteStartArray();
-            writer.WriteEndArray();
-            writer.WritePropertyName("kwargs"u8);
-            writer.WriteStartObject();
-            writer.WriteEndObject();
-            _writer.End();
+            _writer!.Write<BenchContext>(line, "duplicate id", default, step: null, ranks: 1, rankErrors: null, now);
         }
 
         return _writer!.TryFlush(out _);

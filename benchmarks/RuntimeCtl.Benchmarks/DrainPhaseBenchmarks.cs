@@ -6,7 +6,7 @@ namespace RuntimeCtl.Benchmarks;
 /// <see cref="DrainBenchmarks.Poll_Drain100k"/> taken apart: the engine's two phases on one batch of the trivial
 /// control's commands (30,000 lines, under the engine's byte budget of one batch), each measured alone, the phases
 /// before it done in <c>IterationSetup</c>. Figures are per command (<c>OperationsPerInvoke</c>).
-/// <c>Prepare</c> reads, parses and sorts the lines; <c>Apply</c> records, binds and runs each control and writes
+/// <c>Plan</c> reads, parses and sorts the lines; <c>Apply</c> records, binds and runs each control and writes
 /// the acks, builds the returned <see cref="Ack"/> objects, flushes and saves the cursor.
 /// </summary>
 [MemoryDiagnoser]
@@ -23,18 +23,18 @@ public class DrainPhaseBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup() => _backlog = new CommandLines().Block(Backlog);
 
-    [IterationSetup(Target = nameof(Drain_1_Prepare))]
+    [IterationSetup(Target = nameof(Drain_1_ReadAndPlan))]
     public void SetupPrepare() => Fresh();
 
     [IterationSetup(Target = nameof(Drain_2_Apply))]
     public void SetupApply()
     {
         Fresh();
-        _plan = _engine!.Prepare(null, Environment.TickCount64, int.MaxValue);
+        _plan = _engine!.Plan(null, Environment.TickCount64, int.MaxValue);
     }
 
     [Benchmark(OperationsPerInvoke = Backlog)]
-    public int Drain_1_Prepare() => Check(_engine!.Prepare(null, Environment.TickCount64, int.MaxValue).Count);
+    public int Drain_1_ReadAndPlan() => Check(_engine!.Plan(null, Environment.TickCount64, int.MaxValue).Count);
 
     /// <summary>Per command: its write-ahead record, the control, its ack (the acks flushed once, the cursor saved).</summary>
     [Benchmark(OperationsPerInvoke = Backlog)]

@@ -34,25 +34,38 @@ public sealed class Ack
     private readonly byte[] _json;
     private JsonElement? _root;
 
-    internal Ack(byte[] json) => _json = json;
+    /// <summary>Initializes an ack from its line and the values written in it (<see cref="AckWriter.Write{TContext}"/>, the only place acks are built).</summary>
+    internal Ack(byte[] json, string id, DateTimeOffset timestamp, string? path, string? op, AckStatus status, string? error, long? step, int? ranks, IReadOnlyDictionary<int, string>? rankErrors)
+    {
+        _json = json;
+        Id = id;
+        Timestamp = timestamp;
+        Path = path;
+        Op = op;
+        Status = status;
+        Error = error;
+        Step = step;
+        Ranks = ranks;
+        RankErrors = rankErrors;
+    }
 
     /// <summary>Gets the ack's line as written, without its newline.</summary>
     internal ReadOnlyMemory<byte> Utf8Json => _json;
 
     /// <summary>Gets the command's id, or the generated one when the command had none.</summary>
-    public required string Id { get; init; }
+    public string Id { get; }
 
     /// <summary>Gets the time the ack was written.</summary>
-    public required DateTimeOffset Timestamp { get; init; }
+    public DateTimeOffset Timestamp { get; }
 
     /// <summary>Gets the command's path as sent (a non-string path as its JSON text), or <see langword="null"/> when missing or null.</summary>
-    public string? Path { get; init; }
+    public string? Path { get; }
 
     /// <summary>Gets the command's op as sent (<c>"set"</c> when missing; a non-string op as its JSON text).</summary>
-    public string? Op { get; init; }
+    public string? Op { get; }
 
     /// <summary>Gets the outcome.</summary>
-    public required AckStatus Status { get; init; }
+    public AckStatus Status { get; }
 
     /// <summary>Gets the positional arguments after validation (applied acks only).</summary>
     public JsonElement? Args => Status == AckStatus.Applied ? Root.GetProperty("args") : null;
@@ -61,16 +74,16 @@ public sealed class Ack
     public JsonElement? Kwargs => Status == AckStatus.Applied ? Root.GetProperty("kwargs") : null;
 
     /// <summary>Gets the error message (rejected and failed acks only).</summary>
-    public string? Error { get; init; }
+    public string? Error { get; }
 
     /// <summary>Gets the step of the poll that handled the command, when the poll was given one.</summary>
-    public long? Step { get; init; }
+    public long? Step { get; }
 
     /// <summary>Gets the world size, for jobs with several ranks.</summary>
-    public int? Ranks { get; init; }
+    public int? Ranks { get; }
 
     /// <summary>Gets the message of each rank whose control threw, keyed by rank (multi-rank jobs only).</summary>
-    public IReadOnlyDictionary<int, string>? RankErrors { get; init; }
+    public IReadOnlyDictionary<int, string>? RankErrors { get; }
 
     private JsonElement Root
     {

@@ -132,15 +132,7 @@ public sealed partial class RuntimeController<TContext>
         }
         catch (Exception e)
         {
-            var diagnostic = new RuntimeDiagnostic("observer-failed", $"An observer registered with Observe threw: {e.Message}. The loop goes on.", e);
-            if (_options.OnDiagnostic is { } handler)
-            {
-                handler(diagnostic);
-            }
-            else
-            {
-                Console.Error.WriteLine("runtimectl: " + diagnostic.Message);
-            }
+            _options.Report(new RuntimeDiagnostic("observer-failed", $"An observer registered with Observe threw: {e.Message}. The loop goes on.", e));
         }
     }
 

@@ -23,6 +23,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     private readonly bool _singleRank;
     private readonly Dictionary<string, Control<TContext>> _controls = new(StringComparer.Ordinal);
     private QueueEngine<TContext>? _engine;
+    private CommandDispatch<TContext>? _dispatch;
     private string? _queueDirectory;
 
     // The hot path: a poll that is not due is a compare or two, no clock read and no system call (see PollSchedule).
@@ -62,7 +63,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// Gets how many lines of <c>commands.jsonl</c> this controller has consumed (acked or skipped as blank or
     /// already acked), e.g. to record in a checkpoint. Known on rank 0 only; 0 on other ranks and before <see cref="Configure"/>.
     /// </summary>
-    public long CommandPosition => _engine?.ConsumedLines ?? 0;
+    public long CommandPosition => _engine?.CommandPosition ?? 0;
 
     /// <summary>
     /// Gets whether the last due poll stopped at <see cref="RuntimeControllerOptions.MaxCommandsPerPoll"/> with complete
@@ -96,11 +97,12 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         }
 
         CheckLauncher();
+        _dispatch = CommandDispatch<TContext>.Create(_group, _controls, CallsUntilNextMeeting);
         if (_group.Rank == 0)
         {
             var queue = new QueueDirectory(full);
             queue.EnsureCreated(_options.AllowSharedQueue);
-            _engine = new QueueEngine<TContext>(queue, _options, _controls);
+            _engine = new QueueEngine<TContext>(queue, _options, _controls, _dispatch);
             _engine.Start();
         }
 

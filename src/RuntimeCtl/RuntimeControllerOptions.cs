@@ -58,6 +58,19 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is <see langword="false"/>: such a directory is used, with one warning on <see cref="OnDiagnostic"/>.</value>
     public bool AllowNetworkFileSystem { get; set; }
 
+    /// <summary>Hands <paramref name="diagnostic"/> to <see cref="OnDiagnostic"/>, or writes it to standard error without one.</summary>
+    internal void Report(RuntimeDiagnostic diagnostic)
+    {
+        if (OnDiagnostic is { } handler)
+        {
+            handler(diagnostic);
+        }
+        else
+        {
+            Console.Error.WriteLine("runtimectl: " + diagnostic.Message);
+        }
+    }
+
     internal RuntimeControllerOptions Validated()
     {
         var problems = new List<string>();

@@ -93,7 +93,7 @@ public static class Probe
                 var end = rest.Span.IndexOf((byte)'\n');
                 var raw = end < 0 ? rest : rest[..end];
                 rest = end < 0 ? ReadOnlyMemory<byte>.Empty : rest[(end + 1)..];
-                var trimmed = QueueEngine<BenchContext>.Trim(raw.Span);
+                var trimmed = LineText.Trim(raw.Span);
                 if (trimmed.IsEmpty)
                 {
                     continue;

@@ -43,7 +43,7 @@ internal sealed class AckWriter : IDisposable
     public long Lines { get; set; }
 
     /// <summary>Starts an ack; the caller writes the fields after <c>id</c> and <c>ts</c> and calls <see cref="End"/>.</summary>
-    public Utf8JsonWriter Begin(string id, DateTimeOffset timestamp)
+    private Utf8JsonWriter Begin(string id, DateTimeOffset timestamp)
     {
         _json.Flush();
         _json.Reset(_buffer);
@@ -55,11 +55,144 @@ internal sealed class AckWriter : IDisposable
         return _json;
     }
 
-    /// <summary>Gets the number of bytes buffered so far (the start of the next ack).</summary>
-    public int Mark => _buffer.WrittenCount;
+    /// <summary>
+    /// The record stage: buffers the ack of one command (the only place an ack is built) and returns it. A refused
+    /// slot is rejected with its refusal; a dispatched one takes its outcome, made failed by the first rank that failed.
+    /// </summary>
+    /// <param name="line">The command.</param>
+    /// <param name="refusal">The error of a command refused before dispatch, else null.</param>
+    /// <param name="outcome">What this rank's control did (dispatched commands only).</param>
+    /// <param name="step">The step of the poll, if it has one.</param>
+    /// <param name="ranks">The world size (written when above 1).</param>
+    /// <param name="rankErrors">The failures of the other ranks by rank, if any.</param>
+    /// <param name="timestamp">The time of the batch.</param>
+    public Ack Write<TContext>(CommandLine line, string? refusal, in Outcome<TContext> outcome, long? step, int ranks, IReadOnlyDictionary<int, string>? rankErrors, DateTimeOffset timestamp)
+    {
+        AckStatus status;
+        string? error;
+        if (refusal is not null)
+        {
+            status = AckStatus.Rejected;
+            error = refusal;
+        }
+        else
+        {
+            status = outcome.Status;
+            error = outcome.Error;
+            if (status == AckStatus.Applied && rankErrors is { Count: > 0 })
+            {
+                status = AckStatus.Failed;
+                var first = rankErrors.OrderBy(e => e.Key).First();
+                error = $"rank {first.Key}: {first.Value}";
+            }
+        }
 
-    /// <summary>Copies the bytes of the ack that starts at <paramref name="mark"/>, without its newline.</summary>
-    public byte[] LastAck(int mark) => _buffer.WrittenSpan[mark..^1].ToArray();
+        var failures = status == AckStatus.Failed && rankErrors is { Count: > 0 } ? rankErrors : null;
+        var start = _buffer.WrittenCount;
+        var writer = Begin(line.Id, timestamp);
+        if (line.Invalid is not null)
+        {
+            writer.WriteString("path"u8, string.Empty);
+            writer.WriteString("op"u8, "invalid");
+        }
+        else
+        {
+            writer.WritePropertyName("path"u8);
+            if (line.Path is { } path)
+            {
+                path.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            writer.WritePropertyName("op"u8);
+            line.WriteOp(writer);
+        }
+
+        writer.WriteString("status"u8, status.ToWire());
+        if (status == AckStatus.Applied)
+        {
+            var bound = outcome.Bound;
+            writer.WritePropertyName("args"u8);
+            writer.WriteStartArray();
+            foreach (var value in bound.EchoArgs)
+            {
+                WriteEcho(writer, value);
+            }
+
+            writer.WriteEndArray();
+            writer.WritePropertyName("kwargs"u8);
+            writer.WriteStartObject();
+            foreach (var (key, value) in bound.EchoKwargs)
+            {
+                writer.WritePropertyName(key);
+                WriteEcho(writer, value);
+            }
+
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteString("error"u8, error);
+        }
+
+        if (step is { } s)
+        {
+            writer.WriteNumber("step"u8, s);
+        }
+
+        if (ranks > 1)
+        {
+            writer.WriteNumber("ranks"u8, ranks);
+            if (failures is not null)
+            {
+                writer.WritePropertyName("rank_errors"u8);
+                writer.WriteStartObject();
+                foreach (var (rank, message) in failures.OrderBy(e => e.Key))
+                {
+                    writer.WriteString(rank.ToString(CultureInfo.InvariantCulture), message);
+                }
+
+                writer.WriteEndObject();
+            }
+        }
+
+        End();
+        return new Ack(
+            _buffer.WrittenSpan[start..^1].ToArray(),
+            line.Id,
+            timestamp,
+            line.Invalid is not null ? string.Empty : line.Path is null ? null : line.PathForMessage(),
+            line.Invalid is not null ? "invalid" : line.OpText(),
+            status,
+            status == AckStatus.Applied ? null : error,
+            step,
+            ranks > 1 ? ranks : null,
+            failures);
+    }
+
+    /// <summary>Buffers the failed ack of a command a trainer stopped while applying (from its journal entry).</summary>
+    public void WriteEffectUnknown(JournalEntry entry, DateTimeOffset timestamp)
+    {
+        var writer = Begin(entry.Id, timestamp);
+        writer.WritePropertyName("path"u8);
+        writer.WriteRawValue(entry.Path);
+        writer.WritePropertyName("op"u8);
+        writer.WriteRawValue(entry.Op);
+        writer.WriteString("status"u8, AckStatus.Failed.ToWire());
+        writer.WriteString("error"u8, EffectUnknown);
+        if (entry.Step is { } step)
+        {
+            writer.WriteNumber("step"u8, step);
+        }
+
+        End();
+    }
+
+    /// <summary>The error of a command the trainer stopped while applying.</summary>
+    internal const string EffectUnknown = "the trainer stopped while applying this command; its effect is unknown. Check the job's state (runtimectl status, controls) and send the command again if it is still wanted";
 
     /// <summary>Buffers a whole ack line written before (recovered from the journal), without its newline.</summary>
     public void AppendLine(string id, ReadOnlySpan<byte> ack)
@@ -71,7 +204,7 @@ internal sealed class AckWriter : IDisposable
         Pending++;
     }
 
-    public void End()
+    private void End()
     {
         _json.WriteEndObject();
         _json.Flush();
@@ -191,6 +324,19 @@ internal sealed class AckWriter : IDisposable
     {
         _stream?.Dispose();
         _json.Dispose();
+    }
+
+    private static void WriteEcho(Utf8JsonWriter writer, object? value)
+    {
+        try
+        {
+            JsonValues.Write(writer, value);
+        }
+        catch (ArgumentException)
+        {
+            // A value a validator produced that JSON cannot hold (NaN): echo null rather than a broken file.
+            writer.WriteNullValue();
+        }
     }
 
     /// <summary>Seconds since the epoch, always with a fraction as Python's <c>time.time()</c> prints it.</summary>

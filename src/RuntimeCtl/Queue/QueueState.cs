@@ -39,21 +39,8 @@ internal sealed class QueueState : IDisposable
     /// <summary>Gets how many times an id the filter of older ids may hold was looked up in <c>acks.jsonl</c>.</summary>
     internal int DiskLookups { get; private set; }
 
-    /// <summary>Gets or sets the offset in <c>commands.jsonl</c> where reading resumes.</summary>
-    public long Offset { get; set; }
-
-    /// <summary>Gets or sets the number of complete lines before <see cref="Offset"/>.</summary>
-    public long LinesBeforeOffset { get; set; }
-
-    /// <summary>Gets or sets the length of <c>acks.jsonl</c> when the command at <see cref="Offset"/> was first read.</summary>
-    public long AcksOffset { get; set; }
-
-    /// <summary>Gets or sets the place and hash of the last line consumed, to notice a replaced file.</summary>
-    public long LastLineStart { get; set; } = -1;
-
-    public int LastLineLength { get; set; }
-
-    public ulong LastLineHash { get; set; }
+    /// <summary>Gets the cursor last loaded or committed.</summary>
+    public QueueCursor Cursor { get; private set; } = QueueCursor.Start;
 
     /// <summary>Gets the number of lines in <c>acks.jsonl</c> when it was loaded.</summary>
     public long AckLines { get; private set; }
@@ -62,17 +49,9 @@ internal sealed class QueueState : IDisposable
     /// after its last cursor: their commands are skipped once, silently, when read again.</summary>
     public void Load()
     {
-        var cursorValid = TryLoadCursor();
-        if (!cursorValid)
-        {
-            Offset = 0;
-            LinesBeforeOffset = 0;
-            AcksOffset = 0;
-            LastLineStart = -1;
-        }
-
-        RecoverFrom = AcksOffset;
-        ScanAcks(AcksOffset);
+        Cursor = TryLoadCursor() ?? QueueCursor.Start;
+        RecoverFrom = Cursor.AcksOffset;
+        ScanAcks(Cursor.AcksOffset);
     }
 
     /// <summary>Gets the offset in <c>acks.jsonl</c> from which acks were taken as skippable (<see cref="TrySkipRecovered"/>).</summary>
@@ -85,9 +64,7 @@ internal sealed class QueueState : IDisposable
     /// <summary>Forgets the cursor (the commands file was replaced): every acked id becomes skippable once.</summary>
     public void Restart()
     {
-        Offset = 0;
-        LinesBeforeOffset = 0;
-        LastLineStart = -1;
+        Cursor = Cursor with { Offset = 0, Lines = 0, Last = LastLine.None };
         RecoverFrom = 0;
         ScanAcks(0);
     }
@@ -145,7 +122,18 @@ internal sealed class QueueState : IDisposable
         _recoverable[hash] = _recoverable.GetValueOrDefault(hash) + 1;
     }
 
-    public void Save()
+    /// <summary>
+    /// Saves <paramref name="cursor"/> as the place to resume. While lines acked by a killed trainer are still to be
+    /// skipped, its ack offset is kept at <see cref="RecoverFrom"/> (else a restart would take them for duplicates).
+    /// </summary>
+    /// <exception cref="IOException">The file could not be written; <see cref="Cursor"/> is the new value all the same.</exception>
+    public void Commit(QueueCursor cursor)
+    {
+        Cursor = HasRecoverable ? cursor with { AcksOffset = Math.Min(cursor.AcksOffset, RecoverFrom) } : cursor;
+        Save(Cursor);
+    }
+
+    private void Save(QueueCursor cursor)
     {
         var buffer = _cursorBytes;
         buffer.ResetWrittenCount();
@@ -153,12 +141,12 @@ internal sealed class QueueState : IDisposable
         writer.Reset(buffer);
         writer.WriteStartObject();
         writer.WriteNumber("format"u8, 1);
-        writer.WriteNumber("offset"u8, Offset);
-        writer.WriteNumber("lines"u8, LinesBeforeOffset);
-        writer.WriteNumber("acks_offset"u8, AcksOffset);
-        writer.WriteNumber("last_line_start"u8, LastLineStart);
-        writer.WriteNumber("last_line_length"u8, LastLineLength);
-        writer.WriteString("last_line_hash"u8, LastLineHash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
+        writer.WriteNumber("offset"u8, cursor.Offset);
+        writer.WriteNumber("lines"u8, cursor.Lines);
+        writer.WriteNumber("acks_offset"u8, cursor.AcksOffset);
+        writer.WriteNumber("last_line_start"u8, cursor.Last.Start);
+        writer.WriteNumber("last_line_length"u8, cursor.Last.Length);
+        writer.WriteString("last_line_hash"u8, cursor.Last.Hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
         writer.Flush();
         Span<char> check = stackalloc char[16];
         Hash(buffer.WrittenSpan).TryFormat(check, out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
@@ -231,13 +219,13 @@ internal sealed class QueueState : IDisposable
         return hash;
     }
 
-    private bool TryLoadCursor()
+    private QueueCursor? TryLoadCursor()
     {
         try
         {
             if (!_queue.TryStat(QueueDirectory.CursorFile, out _))
             {
-                return false;
+                return null;
             }
 
             byte[] bytes;
@@ -253,21 +241,23 @@ internal sealed class QueueState : IDisposable
             if (root.TryGetProperty("check", out var check) &&
                 (checkAt < 0 || check.GetString() != Hash(bytes.AsSpan(0, checkAt)).ToString("x16", System.Globalization.CultureInfo.InvariantCulture)))
             {
-                return false; // torn (or edited): recovered from acks.jsonl
+                return null; // torn (or edited): recovered from acks.jsonl
             }
 
-            Offset = root.GetProperty("offset").GetInt64();
-            LinesBeforeOffset = root.GetProperty("lines").GetInt64();
-            AcksOffset = root.GetProperty("acks_offset").GetInt64();
-            LastLineStart = root.GetProperty("last_line_start").GetInt64();
-            LastLineLength = root.GetProperty("last_line_length").GetInt32();
-            LastLineHash = ulong.Parse(root.GetProperty("last_line_hash").GetString()!, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            var cursor = new QueueCursor(
+                root.GetProperty("offset").GetInt64(),
+                root.GetProperty("lines").GetInt64(),
+                root.GetProperty("acks_offset").GetInt64(),
+                new LastLine(
+                    root.GetProperty("last_line_start").GetInt64(),
+                    root.GetProperty("last_line_length").GetInt32(),
+                    ulong.Parse(root.GetProperty("last_line_hash").GetString()!, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture)));
             var acksLength = _queue.TryStat(QueueDirectory.AcksFile, out var acks) ? acks.Size : 0;
-            return Offset >= 0 && AcksOffset >= 0 && AcksOffset <= acksLength;
+            return cursor.Offset >= 0 && cursor.AcksOffset >= 0 && cursor.AcksOffset <= acksLength ? cursor : null;
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or KeyNotFoundException or FormatException or OverflowException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
 

@@ -82,7 +82,7 @@ internal static class CommandHistory
         }
         else
         {
-            var bytes = QueueEngine<object>.Trim(batch.Line(raw)).ToArray();
+            var bytes = LineText.Trim(batch.Line(raw)).ToArray();
             if (bytes.Length == 0)
             {
                 return null; // blank lines get no ack, as the original

@@ -23,7 +23,7 @@ public sealed class CommandLineTests
             foreach (var raw in Split(bytes))
             {
                 lines.Add(raw);
-                lines.Add(QueueEngine<object>.Trim(raw).ToArray());
+                lines.Add(LineText.Trim(raw).ToArray());
             }
         }
 

@@ -170,6 +170,28 @@ public sealed class MultiRankPollTests : IDisposable
         Assert.All(backlog, b => Assert.Equal([true, true, false, false], b));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PollAndApply_BacklogOfSeveralBatches_IsAppliedOnEveryRankInOnePoll(bool byStep)
+    {
+        // 5,000 commands are five batches of the engine: one poll applies them all, on both ranks, as one rank does.
+        const int Commands = 5_000;
+        _q.AppendRaw(string.Concat(Enumerable.Range(0, Commands).Select(i => $$"""{"id":"c{{i}}","path":"model.dropout.p","args":[{{(i % 9) / 10.0}}]}""" + "\n")));
+
+        var (states, acks, _) = RunRanks(2, _q.Dir, 2, (_, rt, s, i) => byStep ? rt.PollAndApply(s, step: i) : rt.PollAndApply(s, TimeSpan.Zero));
+
+        Assert.All(states, s => Assert.Equal(Commands, s.Applied));
+        Assert.All(states, s => Assert.Equal(((Commands - 1) % 9) / 10.0, s.Dropout));
+        Assert.Equal(Commands, acks[0][0].Count);
+        Assert.Empty(acks[0][1]);
+        Assert.All(acks[1], a => Assert.Empty(a)); // acks are rank 0's
+        var written = _q.ReadAcks();
+        Assert.Equal(Commands, written.Count);
+        Assert.All(written, a => Assert.Equal(2, a.GetProperty("ranks").GetInt32()));
+        Assert.Equal(Enumerable.Range(0, Commands).Select(i => $"c{i}"), written.Select(a => a.GetProperty("id").GetString()));
+    }
+
     [Fact]
     public void PollAndApply_AtStep_AppliesOnEveryRankAtTheSameStep()
     {
