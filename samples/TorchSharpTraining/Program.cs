@@ -58,7 +58,7 @@ using var meters = options.MetricsPort is { } metricsPort
 using var trainer = new Trainer(options.Seed);
 var loop = new TorchSharpLoop(trainer.Model, trainer.Optimizer, trainer.GradientClip);
 
-using var rt = options.NoControl ? null : new RuntimeController<TorchSharpLoop>();
+using var rt = options.NoControl ? null : new RuntimeController<TorchSharpLoop>(new RuntimeControllerOptions { OnDiagnostic = RuntimeDiagnostic.WriteToStandardError });
 if (rt is not null)
 {
     rt.AddTorchSharpControls(loop);
@@ -94,7 +94,7 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
     {
         // Poll before the step, so an applied command shapes the step that follows; acks carry the step.
         var before = Stopwatch.GetTimestamp();
-        var acks = rt.PollAndApply(loop, loop.Step);
+        var acks = rt.PollAndApplyAtStep(loop, loop.Step);
         pollTicks += Stopwatch.GetTimestamp() - before;
         polls++;
         foreach (var ack in acks)

@@ -129,13 +129,10 @@ internal sealed class StandardControls
         return value;
     }
 
-    public static void ValidateBetas(double beta1, double beta2)
-    {
-        if (beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1)
-        {
-            throw Refused($"{Betas} needs two values each at least 0 and below 1, got {Text(beta1)} and {Text(beta2)} (e.g. 0.9 0.999)");
-        }
-    }
+    public static (double, double) ValidateBetas(double beta1, double beta2) =>
+        beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1
+            ? throw Refused($"{Betas} needs two values each at least 0 and below 1, got {Text(beta1)} and {Text(beta2)} (e.g. 0.9 0.999)")
+            : (beta1, beta2);
 
     public static double? ValidateClipNorm(double? value) => value switch
     {
@@ -186,18 +183,24 @@ internal sealed class StandardControls
         return arguments.WithArgs(p);
     }
 
-    public static void ValidateSave(SaveCheckpointArguments arguments) => CheckLabel(SaveCheckpoint, arguments.Label);
+    public static SaveCheckpointArguments ValidateSave(SaveCheckpointArguments arguments)
+    {
+        CheckLabel(SaveCheckpoint, arguments.Label);
+        return arguments;
+    }
 
-    public static void ValidateStop(StopArguments arguments)
+    public static StopArguments ValidateStop(StopArguments arguments)
     {
         CheckLabel(Stop, arguments.Label);
         if (arguments.Label is not null && !arguments.Save)
         {
             throw Refused($"{Stop}: 'label' names the checkpoint saved before stopping, so it needs \"save\": true");
         }
+
+        return arguments;
     }
 
-    public static void ValidateLoad(LoadCheckpointArguments arguments)
+    public static LoadCheckpointArguments ValidateLoad(LoadCheckpointArguments arguments)
     {
         if ((arguments.Label is null) == (arguments.Path is null))
         {
@@ -209,6 +212,8 @@ internal sealed class StandardControls
         {
             throw Refused($"{LoadCheckpoint}: 'path' must be an absolute directory, got '{path}' (the trainer's working directory is not the sender's; use 'label' for a checkpoint under the checkpoint root)");
         }
+
+        return arguments;
     }
 
     public void SetLearningRate(double value) => OptimizerHyperparameters.SetLearningRate(_loop.Optimizer, value);
