@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using RuntimeCtl;
+using RuntimeCtl.TorchSharp;
 using TorchSharp;
 using OpenTelemetry.Metrics;
 using TorchSharpTraining;

@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.Mpi;
 
 /// <summary>
 /// Thrown when MPI cannot be used: no MPI library could be loaded, the loaded library does not belong to the

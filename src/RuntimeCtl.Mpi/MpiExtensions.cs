@@ -1,3 +1,5 @@
+using RuntimeCtl.Mpi;
+
 namespace RuntimeCtl;
 
 /// <summary>Connects a controller to the job's MPI ranks.</summary>

@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.Mpi;
 
 /// <summary>
 /// The ranks of an MPI job (<c>mpirun -np N</c>) as an <see cref="IProcessGroup"/>, over the system's Open MPI

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.Mpi;
 
 /// <summary>
 /// The few MPI entry points this package calls, resolved from one loaded library, with the handle values of that

@@ -1,7 +1,7 @@
 using TorchSharp.Modules;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// The state of one TorchSharp training loop that the standard controls act on: the model, its optimizer, the
