@@ -19,7 +19,7 @@ try
 {
     group = MpiProcessGroup.Initialize();
 }
-catch (MpiException e)
+catch (ProcessGroupException e)
 {
     Console.Error.WriteLine("MpiControlPlane: " + e.Message);
     return 2;

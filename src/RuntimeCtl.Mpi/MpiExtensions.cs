@@ -11,7 +11,7 @@ public static class MpiExtensions
     /// </summary>
     /// <param name="options">The controller's options.</param>
     /// <returns>The same options, for chaining.</returns>
-    /// <exception cref="MpiException">No MPI library could be loaded, or it does not match the launcher.</exception>
+    /// <exception cref="ProcessGroupException">No MPI library could be loaded, or it does not match the launcher.</exception>
     /// <remarks>Every rank must call it (it is collective when it initialises MPI).</remarks>
     public static RuntimeControllerOptions UseMpi(this RuntimeControllerOptions options)
     {

@@ -8,7 +8,7 @@ namespace RuntimeCtl.Mpi;
 /// <para>
 /// Get the group with <see cref="Initialize"/> and dispose it at the end of the program on every rank. The
 /// collectives run on a private duplicate of <c>MPI_COMM_WORLD</c>, so they never match a collective the program
-/// itself runs on the world communicator, and MPI errors on it become <see cref="MpiException"/> instead of
+/// itself runs on the world communicator, and MPI errors on it become <see cref="ProcessGroupException"/> instead of
 /// aborting the job.
 /// </para>
 /// <para>
@@ -67,7 +67,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
     /// </para>
     /// </remarks>
     /// <returns>The group; dispose it on every rank when the program ends.</returns>
-    /// <exception cref="MpiException">No MPI library can be loaded, the library does not match the launcher, MPI
+    /// <exception cref="ProcessGroupException">No MPI library can be loaded, the library does not match the launcher, MPI
     /// was already finalized in this process, or MPI reports an error. The message says how to fix it.</exception>
     public static MpiProcessGroup Initialize()
     {
@@ -87,7 +87,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
             var api = MpiApi.Load(environment.GetLibraryCandidates(), environment.LibraryOverride is not null);
             if (api.IsFinalized())
             {
-                throw new MpiException(
+                throw new ProcessGroupException(
                     $"MPI has already been finalized in this process ({api.Library}), and MPI cannot be initialised again. " +
                     "Call MpiProcessGroup.Initialize() once and dispose the group only when the program ends.");
             }
@@ -116,7 +116,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
                     api.FinalizeMpi();
                 }
 
-                throw new MpiException(
+                throw new ProcessGroupException(
                     $"MPI reports a world of {worldSize} rank(s), but the launcher set {expected.Variable}={expected.Size}: " +
                     $"the loaded library ({api.Library}) does not belong to the launcher that started this job, so every process " +
                     "would run alone as rank 0. Start the program with the mpirun of the same MPI that RuntimeCtl loads, or set " +
@@ -133,7 +133,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The group has been disposed.</exception>
-    /// <exception cref="MpiException">MPI reports an error.</exception>
+    /// <exception cref="ProcessGroupException">MPI reports an error.</exception>
     public void Barrier()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -142,7 +142,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The group has been disposed.</exception>
-    /// <exception cref="MpiException">MPI reports an error.</exception>
+    /// <exception cref="ProcessGroupException">MPI reports an error.</exception>
     public unsafe void Broadcast(Span<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -156,7 +156,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
     /// <exception cref="ArgumentException">On rank 0, <paramref name="receive"/> is shorter than
     /// <see cref="Size"/> × <c>send.Length</c> bytes.</exception>
     /// <exception cref="ObjectDisposedException">The group has been disposed.</exception>
-    /// <exception cref="MpiException">MPI reports an error.</exception>
+    /// <exception cref="ProcessGroupException">MPI reports an error.</exception>
     public unsafe void Gather(ReadOnlySpan<byte> send, Span<byte> receive)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -180,7 +180,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
     /// </summary>
     /// <param name="values">This rank's values; the sums on return.</param>
     /// <exception cref="ObjectDisposedException">The group has been disposed.</exception>
-    /// <exception cref="MpiException">MPI reports an error.</exception>
+    /// <exception cref="ProcessGroupException">MPI reports an error.</exception>
     public unsafe void AllReduceSum(Span<float> values)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -196,7 +196,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
     /// </summary>
     /// <param name="values">This rank's values; the sums on return.</param>
     /// <exception cref="ObjectDisposedException">The group has been disposed.</exception>
-    /// <exception cref="MpiException">MPI reports an error.</exception>
+    /// <exception cref="ProcessGroupException">MPI reports an error.</exception>
     public unsafe void AllReduceSum(Span<double> values)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -216,7 +216,7 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
     /// initialised and the program finalizes it. Under Open MPI, a rank that exits without finalizing makes
     /// <c>mpirun</c> report an error.
     /// </remarks>
-    /// <exception cref="MpiException">MPI reports an error.</exception>
+    /// <exception cref="ProcessGroupException">MPI reports an error.</exception>
     public void Dispose()
     {
         lock (_sync)

@@ -18,7 +18,7 @@ namespace RuntimeCtl.Mpi.TestHost;
 /// <item><c>bench [ITERATIONS]</c>: prints <c>rank R size S bench NS ns/iter ITERATIONS</c> for one 64-byte
 /// broadcast plus one 8-byte gather per iteration.</item>
 /// <item><c>init</c>: initialises and prints <c>rank R size S init LIBRARY-VERSION</c>; an
-/// <see cref="MpiException"/> prints <c>error MESSAGE</c> and exits with code 2 (every mode does that).</item>
+/// <see cref="ProcessGroupException"/> prints <c>error MESSAGE</c> and exits with code 2 (every mode does that).</item>
 /// <item><c>reinit</c>: initialises, disposes twice, checks that a collective then throws
 /// <see cref="ObjectDisposedException"/>, initialises again; prints <c>rank R size S reinit refused MESSAGE</c>
 /// when the second call throws as documented.</item>
@@ -45,7 +45,7 @@ internal static class Program
                 _ => Usage(mode),
             };
         }
-        catch (MpiException ex)
+        catch (ProcessGroupException ex)
         {
             Console.WriteLine($"error {ex.Message}");
             return 2;
@@ -85,7 +85,7 @@ internal static class Program
         {
             MpiProcessGroup.Initialize();
         }
-        catch (MpiException ex)
+        catch (ProcessGroupException ex)
         {
             Console.WriteLine($"{prefix} reinit refused {ex.Message}");
             return 0;
@@ -229,7 +229,7 @@ internal static class Program
             hash.Add(MemoryMarshal.AsBytes(doubles.AsSpan()));
             group.Barrier();
         }
-        catch (Exception ex) when (ex is InvalidOperationException or MpiException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or ProcessGroupException or ArgumentException)
         {
             Console.WriteLine($"{prefix} fail {ex.Message.ReplaceLineEndings(" ")}");
             Console.Out.Flush();
