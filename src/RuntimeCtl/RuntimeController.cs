@@ -58,6 +58,9 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// </summary>
     public IProcessGroup ProcessGroup => _group;
 
+    /// <summary>Gets the controller's clock (<see cref="RuntimeControllerOptions.TimeProvider"/>), for integrations that wait or time on it.</summary>
+    public TimeProvider TimeProvider => _time;
+
     /// <summary>
     /// Gets how many lines of <c>commands.jsonl</c> this controller has consumed (acked or skipped as blank or
     /// already acked), e.g. to record in a checkpoint. Known on rank 0 only; 0 on other ranks and before <see cref="Configure"/>.

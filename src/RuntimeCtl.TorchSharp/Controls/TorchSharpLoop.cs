@@ -116,7 +116,7 @@ public sealed class TorchSharpLoop
 
         while (IsPaused && !StopRequested && !cancellationToken.IsCancellationRequested)
         {
-            Task.Delay(_options.PausePollInterval, _options.TimeProvider, cancellationToken)
+            Task.Delay(_options.PausePollInterval, controller.TimeProvider, cancellationToken)
                 .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing)
                 .GetAwaiter()
                 .GetResult();

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using RuntimeCtl.TorchSharp.Tests.Support;
 using static TorchSharp.torch;
 
@@ -51,24 +53,42 @@ public sealed class TorchSharpLoopTests
     }
 
     [Fact]
-    public void WaitWhilePaused_ResumeSentLater_WaitsUntilItArrives()
+    public async Task WaitWhilePaused_ResumeSentLater_WaitsOnTheControllersClockUntilItArrives()
     {
-        // Arrange
-        using var steered = new SteeredLoop(options: FastPause);
+        // Arrange: the fake clock is the controller's; nothing but its Advance ends a wait between polls.
+        using var clock = new PauseClock();
+        using var steered = new SteeredLoop(controllerOptions: new RuntimeControllerOptions { TimeProvider = clock });
         steered.Apply("train.pause");
-        using var sender = Task.Run(async () =>
+        var seen = new ConcurrentQueue<Ack>();
+        using var cancel = new CancellationTokenSource();
+        var waiting = Task.Factory.StartNew(
+            () => steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, seen.Enqueue, cancel.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        try
         {
-            await Task.Delay(200);
+            clock.WaitUntilLoopWaits();
+            clock.Advance(PauseClock.Interval); // a poll that finds nothing
+            clock.WaitUntilLoopWaits();
+            var pausedBeforeResume = !waiting.IsCompleted;
+
+            // Act
             CommandSender.Enqueue(steered.QueueDirectory, "train.resume");
-        });
+            clock.Advance(PauseClock.Interval);
 
-        // Act
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+            var goOn = await waiting.WaitAsync(PauseClock.HangLimit);
 
-        // Assert
-        Assert.True(sender.IsCompleted);
-        Assert.True(goOn);
-        Assert.False(steered.Loop.IsPaused);
+            // Assert
+            Assert.True(pausedBeforeResume);
+            Assert.True(goOn);
+            Assert.False(steered.Loop.IsPaused);
+            Assert.Equal(["train.resume"], seen.Select(a => a.Path));
+        }
+        finally
+        {
+            await cancel.CancelAsync(); // a failed assertion must not leave the loop waiting for a clock nobody advances
+        }
     }
 
     [Fact]
@@ -85,14 +105,25 @@ public sealed class TorchSharpLoopTests
     }
 
     [Fact]
-    public void WaitWhilePaused_Cancelled_ReturnsFalseAndStaysPaused()
+    public async Task WaitWhilePaused_CancelledWhileWaiting_ReturnsFalseAndStaysPaused()
     {
-        using var steered = new SteeredLoop();
+        // Arrange
+        using var clock = new PauseClock();
+        using var steered = new SteeredLoop(controllerOptions: new RuntimeControllerOptions { TimeProvider = clock });
         steered.Apply("train.pause");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        using var cancel = new CancellationTokenSource();
+        var waiting = Task.Factory.StartNew(
+            () => steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, cancellationToken: cancel.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        clock.WaitUntilLoopWaits();
 
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, cancellationToken: cancel.Token);
+        // Act: the clock stands still, so only the cancellation can end the wait.
+        await cancel.CancelAsync();
+        var goOn = await waiting.WaitAsync(PauseClock.HangLimit);
 
+        // Assert
         Assert.False(goOn);
         Assert.True(steered.Loop.IsPaused);
     }
@@ -146,5 +177,33 @@ public sealed class TorchSharpLoopTests
         Assert.Contains("CheckpointRoot", error.Message, StringComparison.Ordinal);
         Assert.Contains("PausePollInterval", error.Message, StringComparison.Ordinal);
         Assert.Empty(controller.ControlPaths);
+    }
+
+    /// <summary>A fake clock that says when a timer of the pause poll interval is created: the paused loop waits for its next poll.</summary>
+    private sealed class PauseClock : FakeTimeProvider, IDisposable
+    {
+        private readonly SemaphoreSlim _waits = new(0);
+
+        /// <summary>Gets the default <see cref="TorchSharpControlsOptions.PausePollInterval"/>.</summary>
+        public static TimeSpan Interval { get; } = new TorchSharpControlsOptions().PausePollInterval;
+
+        /// <summary>Gets how long a test waits for what must happen: it only bounds a hang.</summary>
+        public static TimeSpan HangLimit { get; } = TimeSpan.FromSeconds(30);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime == Interval)
+            {
+                _waits.Release();
+            }
+
+            return timer;
+        }
+
+        /// <summary>Blocks until the paused loop has armed its next wait on this clock.</summary>
+        public void WaitUntilLoopWaits() => Assert.True(_waits.Wait(HangLimit), "the paused loop never waited on the controller's clock");
+
+        public void Dispose() => _waits.Dispose();
     }
 }
