@@ -91,7 +91,7 @@ while (loop.Step < steps)
 
     if (loop.IsPaused && !loop.StopRequested)
     {
-        loop.WaitWhilePaused(rt, loop);
+        loop.WaitWhilePaused(loop);
     }
 
     if (loop.StopRequested)

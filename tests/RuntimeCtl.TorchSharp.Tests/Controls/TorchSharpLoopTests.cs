@@ -18,7 +18,7 @@ public sealed class TorchSharpLoopTests
         CommandSender.Enqueue(steered.QueueDirectory, "optimizer.lr", [0.5]);
 
         // Act
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+        var goOn = steered.Loop.WaitWhilePaused(steered.Loop);
 
         // Assert
         Assert.True(goOn);
@@ -38,7 +38,7 @@ public sealed class TorchSharpLoopTests
         var seen = new List<Ack>();
 
         // Act
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, seen.Add);
+        var goOn = steered.Loop.WaitWhilePaused(steered.Loop, seen.Add);
 
         // Assert: both commands were applied by the paused loop's polls, at the step it paused at.
         Assert.Equal(["optimizer.lr", "train.resume"], seen.Select(a => a.Path));
@@ -62,7 +62,7 @@ public sealed class TorchSharpLoopTests
         var seen = new ConcurrentQueue<Ack>();
         using var cancel = new CancellationTokenSource();
         var waiting = Task.Factory.StartNew(
-            () => steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, seen.Enqueue, cancel.Token),
+            () => steered.Loop.WaitWhilePaused(steered.Loop, seen.Enqueue, cancel.Token),
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
@@ -98,7 +98,7 @@ public sealed class TorchSharpLoopTests
         steered.Apply("train.pause");
         CommandSender.Enqueue(steered.QueueDirectory, "train.stop");
 
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+        var goOn = steered.Loop.WaitWhilePaused(steered.Loop);
 
         Assert.False(goOn);
         Assert.True(steered.Loop.StopRequested);
@@ -113,7 +113,7 @@ public sealed class TorchSharpLoopTests
         steered.Apply("train.pause");
         using var cancel = new CancellationTokenSource();
         var waiting = Task.Factory.StartNew(
-            () => steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, cancellationToken: cancel.Token),
+            () => steered.Loop.WaitWhilePaused(steered.Loop, cancellationToken: cancel.Token),
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
@@ -129,12 +129,33 @@ public sealed class TorchSharpLoopTests
     }
 
     [Fact]
-    public void WaitWhilePaused_OtherController_Throws()
+    public void WaitWhilePaused_ContextOfAnotherType_ThrowsNamingTheControllersContext()
     {
+        // Arrange
         using var steered = new SteeredLoop();
-        using var other = new RuntimeController<TorchSharpLoop>();
 
-        Assert.Throws<ArgumentException>(() => steered.Loop.WaitWhilePaused(other, steered.Loop));
+        // Act
+        var error = Assert.Throws<ArgumentException>(() => steered.Loop.WaitWhilePaused("not the loop"));
+
+        // Assert
+        Assert.Contains("RuntimeController<TorchSharpLoop>", error.Message, StringComparison.Ordinal);
+        Assert.Contains("loop.WaitWhilePaused<TorchSharpLoop>(context)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WaitWhilePaused_NoControlsRegistered_ReturnsTrue()
+    {
+        // Arrange
+        using var scope = NewDisposeScope();
+        var model = nn.Linear(2, 1);
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        var loop = new TorchSharpLoop(model, optimizer);
+
+        // Act
+        var goOn = loop.WaitWhilePaused(loop);
+
+        // Assert
+        Assert.True(goOn);
     }
 
     [Fact]
