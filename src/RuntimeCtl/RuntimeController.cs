@@ -174,7 +174,11 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         return PollByStep(context, step, everySteps);
     }
 
-    /// <summary>Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll afterwards.</summary>
+    /// <summary>
+    /// Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll
+    /// afterwards. A process group that <c>UseMpi()</c> created is released too (the last controller holding it
+    /// finalizes MPI); a group set in <see cref="RuntimeControllerOptions.ProcessGroup"/> by the program stays the program's.
+    /// </summary>
     public void Dispose()
     {
         _metrics?.Flush();
@@ -182,6 +186,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         _engine?.Dispose();
         _engine = null;
         _meter.Dispose();
+        _options.ProcessGroupHold?.Dispose();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

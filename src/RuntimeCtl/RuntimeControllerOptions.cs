@@ -58,6 +58,17 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is <see langword="false"/>: such a directory is used, with one warning on <see cref="OnDiagnostic"/>.</value>
     public bool AllowNetworkFileSystem { get; set; }
 
+    /// <summary>
+    /// Set by an entry point that put a group of its own making into <see cref="ProcessGroup"/> (<c>UseMpi()</c>): the
+    /// group, and how a controller takes a hold on it that it releases when disposed. Ignored once
+    /// <see cref="ProcessGroup"/> holds another group: a group the user sets stays the user's.
+    /// </summary>
+    internal (IProcessGroup Group, Func<IDisposable> Hold)? OwnedProcessGroup { get; set; }
+
+    /// <summary>In a controller's validated copy: its hold on <see cref="OwnedProcessGroup"/>, disposed with the controller.</summary>
+    internal IDisposable? ProcessGroupHold { get; private init; }
+
+    /// <summary>Checks the options and returns the copy one controller keeps, with its hold on an owned group.</summary>
     internal RuntimeControllerOptions Validated()
     {
         var problems = new List<string>();
@@ -112,6 +123,7 @@ public sealed class RuntimeControllerOptions
             IgnoreLauncherEnvironment = IgnoreLauncherEnvironment,
             Durability = Durability,
             AllowNetworkFileSystem = AllowNetworkFileSystem,
+            ProcessGroupHold = OwnedProcessGroup is { } owned && ReferenceEquals(owned.Group, ProcessGroup) ? owned.Hold() : null,
         };
     }
 }
