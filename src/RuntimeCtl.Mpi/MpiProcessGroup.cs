@@ -71,6 +71,10 @@ public sealed class MpiProcessGroup : IProcessGroup, IDisposable
     /// <para>
     /// This is a collective: every rank calls it, and it blocks until all have. Thread-safe.
     /// </para>
+    /// <para>
+    /// The group is then the program's, also when <c>UseMpi()</c> created it first: controllers made with
+    /// <c>UseMpi()</c> no longer dispose it, the program does.
+    /// </para>
     /// </remarks>
     /// <returns>The group; dispose it on every rank when the program ends.</returns>
     /// <exception cref="ProcessGroupException">No MPI library can be loaded, the library does not match the launcher, MPI
