@@ -1,6 +1,7 @@
 using System.Globalization;
 using MpiControlPlane;
 using RuntimeCtl;
+using RuntimeCtl.Mpi;
 
 // Data-parallel training over MPI, steered through a RuntimeCtl queue directory: every rank trains a copy of the
 // same model on its own shard, gradients are averaged with an all-reduce every step, and every rank applies the
@@ -18,7 +19,7 @@ try
 {
     group = MpiProcessGroup.Initialize();
 }
-catch (MpiException e)
+catch (ProcessGroupException e)
 {
     Console.Error.WriteLine("MpiControlPlane: " + e.Message);
     return 2;

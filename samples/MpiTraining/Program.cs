@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using RuntimeCtl;
+using RuntimeCtl.Mpi;
+using RuntimeCtl.TorchSharp;
 using RuntimeCtl.TorchSharp.Mpi;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -89,7 +91,7 @@ while (loop.Step < steps)
 
     if (loop.IsPaused && !loop.StopRequested)
     {
-        loop.WaitWhilePaused(rt, loop);
+        loop.WaitWhilePaused(loop);
     }
 
     if (loop.StopRequested)

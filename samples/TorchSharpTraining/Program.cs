@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using RuntimeCtl;
+using RuntimeCtl.TorchSharp;
 using TorchSharp;
 using OpenTelemetry.Metrics;
 using TorchSharpTraining;
@@ -105,7 +106,7 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
         if (loop.IsPaused && !loop.StopRequested)
         {
             reporter.Event($"[step {loop.Step}] paused; waiting for train.resume or train.stop");
-            if (loop.WaitWhilePaused(rt, loop, ack => reporter.Event(Describe(ack)), interrupt.Token))
+            if (loop.WaitWhilePaused(loop, ack => reporter.Event(Describe(ack)), interrupt.Token))
             {
                 reporter.Event($"[step {loop.Step}] resumed");
             }

@@ -61,6 +61,9 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// </summary>
     public IProcessGroup ProcessGroup => _group;
 
+    /// <summary>Gets the controller's clock (<see cref="RuntimeControllerOptions.TimeProvider"/>), for integrations that wait or time on it.</summary>
+    public TimeProvider TimeProvider => _time;
+
     /// <summary>
     /// Gets how many lines of <c>commands.jsonl</c> this controller has consumed (acked or skipped as blank or
     /// already acked), e.g. to record in a checkpoint. Known on rank 0 only; 0 on other ranks and before <see cref="Configure"/>.
@@ -195,7 +198,11 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     public IReadOnlyList<Ack> PollAndApply(TContext context, long step, int everySteps = 1) =>
         throw new NotSupportedException("Call PollAndApplyAtStep(context, step, everySteps) to poll by step, or PollAndApply(context, everySeconds: n) to poll by time.");
 
-    /// <summary>Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll afterwards.</summary>
+    /// <summary>
+    /// Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll
+    /// afterwards. A process group that <c>UseMpi()</c> created is released too (the last controller holding it
+    /// finalizes MPI); a group set in <see cref="RuntimeControllerOptions.ProcessGroup"/> by the program stays the program's.
+    /// </summary>
     public void Dispose()
     {
         _metrics?.Flush();
@@ -203,6 +210,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         _engine?.Dispose();
         _engine = null;
         _meter.Dispose();
+        _options.ProcessGroupHold?.Dispose();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

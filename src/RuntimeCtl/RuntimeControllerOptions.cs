@@ -69,6 +69,17 @@ public sealed class RuntimeControllerOptions
     /// <summary>Hands <paramref name="diagnostic"/> to <see cref="OnDiagnostic"/>, if set.</summary>
     internal void Report(RuntimeDiagnostic diagnostic) => OnDiagnostic?.Invoke(diagnostic);
 
+    /// <summary>
+    /// Set by an entry point that put a group of its own making into <see cref="ProcessGroup"/> (<c>UseMpi()</c>): the
+    /// group, and how a controller takes a hold on it that it releases when disposed. Ignored once
+    /// <see cref="ProcessGroup"/> holds another group: a group the user sets stays the user's.
+    /// </summary>
+    internal (IProcessGroup Group, Func<IDisposable> Hold)? OwnedProcessGroup { get; set; }
+
+    /// <summary>In a controller's validated copy: its hold on <see cref="OwnedProcessGroup"/>, disposed with the controller.</summary>
+    internal IDisposable? ProcessGroupHold { get; private set; }
+
+    /// <summary>Checks the options and returns the copy one controller keeps, with its hold on an owned group.</summary>
     internal RuntimeControllerOptions Validated()
     {
         var problems = new List<string>();
@@ -112,8 +123,10 @@ public sealed class RuntimeControllerOptions
         }
 
         // A copy, so a change to the caller's object after the controller was created changes nothing; every
-        // option (also one added later) is copied.
-        return (RuntimeControllerOptions)MemberwiseClone();
+        // option (also one added later) is copied. The copy takes its own hold on a group UseMpi() created.
+        var copy = (RuntimeControllerOptions)MemberwiseClone();
+        copy.ProcessGroupHold = OwnedProcessGroup is { } owned && ReferenceEquals(owned.Group, ProcessGroup) ? owned.Hold() : null;
+        return copy;
     }
 }
 

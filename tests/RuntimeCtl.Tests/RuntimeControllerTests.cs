@@ -669,4 +669,73 @@ public sealed class RuntimeControllerTests : IDisposable
         Assert.Equal("model.dropout.p", ack.Path);
         Assert.Equal("set", ack.Op);
     }
+
+    [Fact]
+    public void Dispose_GroupAnEntryPointCreated_ReleasesTheHoldTheControllerTook()
+    {
+        // Arrange: what UseMpi() leaves in the options (the group it made, and how a controller holds it).
+        var group = new HeldGroup();
+        var options = new RuntimeControllerOptions { ProcessGroup = group };
+        options.OwnedProcessGroup = (group, group.Hold);
+        var rt = new RuntimeController<TrainState>(options);
+        var whileAlive = (group.Holds, group.Releases);
+
+        // Act
+        rt.Dispose();
+
+        // Assert
+        Assert.Equal((1, 0), whileAlive);
+        Assert.Equal((1, 1), (group.Holds, group.Releases));
+    }
+
+    [Fact]
+    public void Dispose_ProcessGroupReplacedAfterTheEntryPoint_TakesNoHoldOnEither()
+    {
+        // Arrange: the user sets a group of their own after UseMpi(); neither is the controller's.
+        var created = new HeldGroup();
+        var theirs = new HeldGroup();
+        var options = new RuntimeControllerOptions { ProcessGroup = created };
+        options.OwnedProcessGroup = (created, created.Hold);
+        options.ProcessGroup = theirs;
+
+        // Act
+        new RuntimeController<TrainState>(options).Dispose();
+
+        // Assert
+        Assert.Equal((0, 0), (created.Holds, created.Releases));
+        Assert.Equal((0, 0), (theirs.Holds, theirs.Releases));
+    }
+
+    /// <summary>A one-rank group that counts the holds controllers take on it and release.</summary>
+    private sealed class HeldGroup : IProcessGroup
+    {
+        public int Rank => 0;
+
+        public int Size => 1;
+
+        public int Holds { get; private set; }
+
+        public int Releases { get; private set; }
+
+        public IDisposable Hold()
+        {
+            Holds++;
+            return new Release(this);
+        }
+
+        public void Barrier()
+        {
+        }
+
+        public void Broadcast(Span<byte> buffer)
+        {
+        }
+
+        public void Gather(ReadOnlySpan<byte> send, Span<byte> receive) => send.CopyTo(receive);
+
+        private sealed class Release(HeldGroup group) : IDisposable
+        {
+            public void Dispose() => group.Releases++;
+        }
+    }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>The <c>manifest.json</c> of a checkpoint directory, written last, so its presence marks a complete checkpoint.</summary>
 internal sealed record CheckpointManifest

@@ -3,7 +3,7 @@ using System.Text.Json;
 using TorchSharp.Modules;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Saves a model, its optimizer, the step and the applied command position into a checkpoint directory, and loads

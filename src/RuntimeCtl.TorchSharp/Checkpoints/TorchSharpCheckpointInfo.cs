@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>What a checkpoint directory holds, as read from its manifest.</summary>
 public sealed record TorchSharpCheckpointInfo

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using TorchSharp.Modules;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>The standard controls of one <see cref="TorchSharpLoop"/>: their paths, validators, actions and current values.</summary>
 /// <remarks>
@@ -121,7 +122,7 @@ internal sealed class StandardControls
             throw Refused($"{Momentum} must be at least 0 and below 1, got {Text(value)} (e.g. 0.9)");
         }
 
-        if (value == 0 && _loop.Optimizer.ParamGroups.Any(g => g is TorchSharp.Modules.ParamGroup { Options: TorchSharp.Modules.SGD.Options { nesterov: true } }))
+        if (value == 0 && _loop.Optimizer.ParamGroups.Any(g => g is ParamGroup { Options: SGD.Options { nesterov: true } }))
         {
             throw Refused($"{Momentum} cannot be 0 for SGD with Nesterov momentum (e.g. 0.9)");
         }

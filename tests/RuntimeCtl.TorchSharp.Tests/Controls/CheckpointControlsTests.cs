@@ -160,6 +160,6 @@ public sealed class CheckpointControlsTests
         // Assert
         Assert.Equal(AckStatus.Failed, ack.Status);
         Assert.False(steered.Loop.StopRequested);
-        Assert.True(steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop));
+        Assert.True(steered.Loop.WaitWhilePaused(steered.Loop));
     }
 }
