@@ -14,7 +14,9 @@ internal sealed record CheckpointManifest
 
     public required long Step { get; init; }
 
-    public required long AppliedCommandPosition { get; init; }
+    /// <summary>Gets <see cref="RuntimeController{TContext}.CommandPosition"/> at the save (its key is kept from version 1).</summary>
+    [JsonPropertyName("applied_command_position")]
+    public required long CommandPosition { get; init; }
 
     public required string ModelFile { get; init; }
 
