@@ -154,42 +154,42 @@ internal sealed class WriteAheadJournal : IDisposable
         _staged.Clear();
     }
 
-    /// <summary>Stages the begin record of a command; false when the batch's records would not fit.</summary>
+    /// <summary>Stages the begin record of a command; false when the batch's records would not fit. Allocates nothing.</summary>
     public bool StageBegin(CommandLine line, bool safeToRepeat, long? step)
     {
-        var id = Encoding.UTF8.GetBytes(line.Id);
-        var path = line.Path is { } p ? Encoding.UTF8.GetBytes(p.GetRawText()) : "null"u8.ToArray();
-        var op = line.Op is { } o ? Encoding.UTF8.GetBytes(o.GetRawText()) : "\"set\""u8.ToArray();
-        var size = 1 + 9 + 4 + id.Length + 4 + path.Length + 4 + op.Length;
+        var id = line.Id;
+        var idLength = Encoding.UTF8.GetByteCount(id);
+        // The raw JSON of path and op, as the line has them (valid UTF-8: the parser checked it).
+        var path = line.Path is { } p ? p.Json.Span : "null"u8;
+        var op = line.Op is { } o ? o.Json.Span : "\"set\""u8;
+        var size = 1 + 9 + 4 + idLength + 4 + path.Length + 4 + op.Length;
         if (!Fits(size))
         {
             return false;
         }
 
-        var payload = StageHeader(BeginRecord, size);
+        var payload = StageHeader(size);
         payload[0] = safeToRepeat ? (byte)1 : (byte)0;
         payload[1] = step is null ? (byte)0 : (byte)1;
         BinaryPrimitives.WriteInt64LittleEndian(payload[2..], step ?? 0);
-        var rest = payload[10..];
-        rest = Put(rest, id);
+        var rest = Put(payload[10..], id, idLength);
         rest = Put(rest, path);
         Put(rest, op);
         Seal(BeginRecord, size);
         return true;
     }
 
-    /// <summary>Stages the outcome record of a command (its whole ack); false when it would not fit.</summary>
+    /// <summary>Stages the outcome record of a command (its whole ack); false when it would not fit. Allocates nothing.</summary>
     public bool StageOutcome(string id, ReadOnlySpan<byte> ack)
     {
-        var idBytes = Encoding.UTF8.GetBytes(id);
-        var size = 4 + idBytes.Length + ack.Length;
+        var idLength = Encoding.UTF8.GetByteCount(id);
+        var size = 4 + idLength + ack.Length;
         if (!Fits(size))
         {
             return false;
         }
 
-        var payload = StageHeader(OutcomeRecord, size);
-        var rest = Put(payload, idBytes);
+        var rest = Put(StageHeader(size), id, idLength);
         ack.CopyTo(rest);
         Seal(OutcomeRecord, size);
         return true;
@@ -244,7 +244,7 @@ internal sealed class WriteAheadJournal : IDisposable
 
     private bool Fits(int size) => _offset + _staged.WrittenCount + HeaderBytes + size <= _capacity;
 
-    private Span<byte> StageHeader(byte type, int size) => _staged.GetSpan(HeaderBytes + size).Slice(HeaderBytes, size);
+    private Span<byte> StageHeader(int size) => _staged.GetSpan(HeaderBytes + size).Slice(HeaderBytes, size);
 
     private void Seal(byte type, int size)
     {
@@ -254,6 +254,13 @@ internal sealed class WriteAheadJournal : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(record[12..], _batch);
         record[20] = type;
         _staged.Advance(HeaderBytes + size);
+    }
+
+    private static Span<byte> Put(Span<byte> into, string value, int length)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(into, length);
+        Encoding.UTF8.GetBytes(value, into.Slice(4, length));
+        return into[(4 + length)..];
     }
 
     private static Span<byte> Put(Span<byte> into, ReadOnlySpan<byte> value)

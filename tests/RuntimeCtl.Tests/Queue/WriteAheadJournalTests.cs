@@ -167,8 +167,6 @@ public sealed class WriteAheadJournalTests : IDisposable
         using var third = new WriteAheadJournal(queue, 64 * 1024, sync: false);
         Assert.True(third.TryOpen(out _));
         Assert.Equal(["x"], third.Recover().Select(e => e.Id)); // not x, b, c: b and c belong to an older batch
-
-        static CommandLine Line(string id) => CommandLine.Parse(0, System.Text.Encoding.UTF8.GetBytes("{\"id\":\"" + id + "\",\"path\":\"save_ckpt\"}"));
     }
 
     [Fact]
@@ -201,6 +199,41 @@ public sealed class WriteAheadJournalTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 6000).Select(i => $"c{i}"), _q.ReadAcks().Select(a => a.GetProperty("id").GetString()));
     }
 
+    [Fact]
+    public void StageBeginStageOutcomeTryCommit_SteadyState_AllocateNothing()
+    {
+        using var queue = new QueueDirectory(_q.Dir);
+        queue.EnsureCreated(allowShared: false);
+        using var journal = new WriteAheadJournal(queue, 64 * 1024, sync: false);
+        Assert.True(journal.TryOpen(out _));
+        journal.Recover();
+        var lines = Enumerable.Range(0, 64).Select(i => Line($"cmd-{i:D4}-\u00e9")).ToArray(); // a non-ASCII id too
+        var ack = System.Text.Encoding.UTF8.GetBytes("""{"id":"cmd","ts":"2025-11-29T00:00:00.000+00:00","path":"save_ckpt","op":"set","status":"applied"}""");
+
+        Cycle(2000); // warm: the staging buffer at its size, everything jitted
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Cycle(10_000);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+
+        void Cycle(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var line = lines[i % lines.Length];
+                if (!journal.StageBegin(line, safeToRepeat: false, step: i))
+                {
+                    journal.StartBatch(); // the journal is full: the engine starts the next batch
+                    Assert.True(journal.StageBegin(line, safeToRepeat: false, step: i));
+                }
+
+                Assert.True(journal.TryCommit(out _));
+                journal.StageOutcome(line.Id, ack);
+            }
+        }
+    }
+
     /// <summary>The test trainer plus <c>kill.here</c>, which copies the queue directory to <see cref="_killed"/> the first time it runs.</summary>
     private RuntimeController<TrainState> TrainerThatSnapshots(string dir, bool safeToRepeat, out List<RuntimeDiagnostic> diagnostics, Action? onApply = null)
     {
@@ -221,6 +254,8 @@ public sealed class WriteAheadJournalTests : IDisposable
         rt.Configure(dir);
         return rt;
     }
+
+    private static CommandLine Line(string id) => CommandLine.Parse(0, System.Text.Encoding.UTF8.GetBytes("{\"id\":\"" + id + "\",\"path\":\"save_ckpt\"}"));
 
     private static void Snapshot(string from, string to)
     {
