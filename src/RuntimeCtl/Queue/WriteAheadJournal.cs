@@ -15,15 +15,19 @@ internal sealed record JournalEntry(string Id, bool SafeToRepeat, byte[] Path, b
 
 /// <summary>
 /// The write-ahead record of what the trainer is applying (<c>journal.bin</c>): before a control runs, a <i>begin</i>
-/// record; after it, an <i>outcome</i> record holding the whole ack. Records are written in place with
-/// <c>pwrite(2)</c> into space reserved with zeros when the journal is opened, so writing one needs no new blocks on a
-/// full disk. Each record carries a checksum and the batch number; a batch starts again at offset 0, so the journal
-/// always holds the last batch only, and a record that does not check out (torn, zeros, an older batch) ends it.
+/// record; after it, an <i>outcome</i> record holding the whole ack. Records are written in place into space reserved
+/// with zeros when the journal is opened, so writing one needs no new blocks on a full disk: copied into a shared
+/// mapping of the file where that is safe (<see cref="JournalMapping"/>), with <c>pwrite(2)</c> elsewhere. Each record
+/// carries a checksum and the batch number; a batch starts again at offset 0, so the journal always holds the last
+/// batch only, and a record that does not check out (torn, zeros, an older batch) ends it.
 /// </summary>
 /// <remarks>
 /// A batch starts only when every ack of the previous one is in <c>acks.jsonl</c>, so the last batch is all a
 /// restarted trainer needs: an outcome whose ack is missing is written from here; a begin without outcome is a
-/// command whose effect is unknown.
+/// command whose effect is unknown. A commit cut short by a kill leaves any subset of its bytes (a copy into the mapping
+/// need not store them in order; a <c>pwrite</c> stores whole pages in order): whichever of its records it tore fails
+/// its checksum and ends the batch there, so what is read back is a prefix of the records, each one whole, and the
+/// control of the command being committed had not run.
 /// </remarks>
 internal sealed class WriteAheadJournal : IDisposable
 {
@@ -38,6 +42,7 @@ internal sealed class WriteAheadJournal : IDisposable
     private readonly bool _sync;
     private readonly ArrayBufferWriter<byte> _staged = new(4096);
     private FileStream? _file;
+    private JournalMapping? _mapping; // null: commits are written with pwrite
     private long _batch;
     private long _offset;
 
@@ -56,6 +61,12 @@ internal sealed class WriteAheadJournal : IDisposable
 
     /// <summary>Gets the number of bytes staged but not committed.</summary>
     public int Staged => _staged.WrittenCount;
+
+    /// <summary>Gets whether commits are copied into a mapping of the file (else written with <c>pwrite</c>).</summary>
+    public bool IsMapped => _mapping is not null;
+
+    /// <summary>Gets why the journal is not mapped (empty when it is, or not open).</summary>
+    public string NotMappedReason { get; private set; } = string.Empty;
 
     /// <summary>Opens the journal and reserves its space. False (with the error) when it cannot, e.g. on a full disk.</summary>
     public bool TryOpen(out Exception? error)
@@ -83,6 +94,8 @@ internal sealed class WriteAheadJournal : IDisposable
             }
 
             _file = file;
+            _mapping = JournalMapping.TryCreate(file, _capacity, out var reason);
+            NotMappedReason = reason;
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -152,6 +165,7 @@ internal sealed class WriteAheadJournal : IDisposable
         _batch++;
         _offset = 0;
         _staged.Clear();
+        _mapping?.Restart();
     }
 
     /// <summary>Stages the begin record of a command; false when the batch's records would not fit. Allocates nothing.</summary>
@@ -195,7 +209,11 @@ internal sealed class WriteAheadJournal : IDisposable
         return true;
     }
 
-    /// <summary>Writes the staged records with one <c>pwrite</c>. False (nothing counted as written) when it fails.</summary>
+    /// <summary>
+    /// Writes the staged records: a copy into the mapping (no system call), or one <c>pwrite</c>; with power-loss
+    /// safety they are durable when it returns (<c>msync</c> of their pages, or <c>fdatasync</c>). False (nothing
+    /// counted as written) when it fails.
+    /// </summary>
     public bool TryCommit(out Exception? error)
     {
         error = null;
@@ -213,10 +231,27 @@ internal sealed class WriteAheadJournal : IDisposable
 
         try
         {
-            RandomAccess.Write(_file.SafeFileHandle, _staged.WrittenSpan, _offset);
-            if (_sync)
+            if (_mapping is { } mapping && mapping.TryWrite(_staged.WrittenSpan, _offset))
             {
-                RandomAccess.FlushToDisk(_file.SafeFileHandle);
+                if (_sync)
+                {
+                    mapping.Flush(_offset, _staged.WrittenCount);
+                }
+            }
+            else
+            {
+                if (_mapping is not null)
+                {
+                    // The range could not be faulted in (the file was cut short, a read failed): pwrite reports such
+                    // failures as errors, where a store into the mapping would raise SIGBUS.
+                    Unmap("a range of the mapping could not be faulted in writable");
+                }
+
+                RandomAccess.Write(_file.SafeFileHandle, _staged.WrittenSpan, _offset);
+                if (_sync)
+                {
+                    RandomAccess.FlushToDisk(_file.SafeFileHandle);
+                }
             }
 
             _offset += _staged.WrittenCount;
@@ -236,6 +271,7 @@ internal sealed class WriteAheadJournal : IDisposable
     /// <summary>Closes the journal; <see cref="TryOpen"/> opens it again.</summary>
     public void Close()
     {
+        Unmap(string.Empty);
         _file?.Dispose();
         _file = null;
     }
@@ -243,6 +279,13 @@ internal sealed class WriteAheadJournal : IDisposable
     public void Dispose() => Close();
 
     private bool Fits(int size) => _offset + _staged.WrittenCount + HeaderBytes + size <= _capacity;
+
+    private void Unmap(string reason)
+    {
+        _mapping?.Dispose();
+        _mapping = null;
+        NotMappedReason = reason;
+    }
 
     private Span<byte> StageHeader(int size) => _staged.GetSpan(HeaderBytes + size).Slice(HeaderBytes, size);
 

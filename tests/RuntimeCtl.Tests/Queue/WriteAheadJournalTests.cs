@@ -1,3 +1,4 @@
+using System.Text;
 using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
@@ -13,10 +14,14 @@ public sealed class WriteAheadJournalTests : IDisposable
     private readonly TempQueueDirectory _q = new();
     private readonly TempQueueDirectory _killed = new();
 
+    /// <summary>On tmpfs where the machine has one, so the journal is mapped whatever file system the temp folder is on.</summary>
+    private readonly TempQueueDirectory _mapped = new(Directory.Exists("/dev/shm") ? "/dev/shm" : null);
+
     public void Dispose()
     {
         _q.Dispose();
         _killed.Dispose();
+        _mapped.Dispose();
     }
 
     [Fact]
@@ -199,18 +204,24 @@ public sealed class WriteAheadJournalTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 6000).Select(i => $"c{i}"), _q.ReadAcks().Select(a => a.GetProperty("id").GetString()));
     }
 
-    [Fact]
-    public void StageBeginStageOutcomeTryCommit_SteadyState_AllocateNothing()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void StageBeginStageOutcomeTryCommit_SteadyState_AllocateNothing(bool mapped)
     {
-        using var queue = new QueueDirectory(_q.Dir);
-        queue.EnsureCreated(allowShared: false);
-        using var journal = new WriteAheadJournal(queue, 64 * 1024, sync: false);
-        Assert.True(journal.TryOpen(out _));
+        using var queue = Queue(_mapped);
+        if (!mapped)
+        {
+            Sparse(queue.Journal, 64 * 1024); // a hole: the journal writes with pwrite
+        }
+
+        using var journal = Open(queue);
+        Assert.Equal(mapped, journal.IsMapped);
         journal.Recover();
         var lines = Enumerable.Range(0, 64).Select(i => Line($"cmd-{i:D4}-\u00e9")).ToArray(); // a non-ASCII id too
-        var ack = System.Text.Encoding.UTF8.GetBytes("""{"id":"cmd","ts":"2025-11-29T00:00:00.000+00:00","path":"save_ckpt","op":"set","status":"applied"}""");
+        var ack = Encoding.UTF8.GetBytes("""{"id":"cmd","ts":"2025-11-29T00:00:00.000+00:00","path":"save_ckpt","op":"set","status":"applied"}""");
 
-        Cycle(2000); // warm: the staging buffer at its size, everything jitted
+        Cycle(2000); // warm: the staging buffer at its size, everything jitted, several batches
         var before = GC.GetAllocatedBytesForCurrentThread();
         Cycle(10_000);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
@@ -234,6 +245,161 @@ public sealed class WriteAheadJournalTests : IDisposable
         }
     }
 
+    [Fact]
+    public void TryCommit_Mapped_RecordsAreInTheFileAtOnceAsAKillLeavesThem()
+    {
+        using var queue = Queue(_mapped);
+        using var journal = Open(queue);
+        Assert.True(journal.IsMapped, journal.NotMappedReason);
+        journal.StartBatch();
+        Assert.True(journal.StageBegin(Line("a"), safeToRepeat: false, step: 7));
+        Assert.True(journal.TryCommit(out _));
+        Assert.True(journal.StageOutcome("a", """{"id":"a","status":"applied"}"""u8));
+        Assert.True(journal.StageBegin(Line("b"), safeToRepeat: true, step: 7));
+        Assert.True(journal.TryCommit(out _));
+
+        // Read through another descriptor while the mapping is still there, nothing closed or synced: the copied bytes
+        // are in the page cache, which is what a SIGKILL leaves of them.
+        using var restarted = Open(queue);
+        var entries = restarted.Recover();
+
+        Assert.Equal(["a", "b"], entries.Select(e => e.Id));
+        Assert.Equal("""{"id":"a","status":"applied"}""", Encoding.UTF8.GetString(entries[0].Outcome!));
+        Assert.Null(entries[1].Outcome);
+        Assert.True(entries[1].SafeToRepeat);
+        Assert.Equal(7, entries[1].Step);
+        Assert.Equal("\"save_ckpt\"", Encoding.UTF8.GetString(entries[1].Path));
+        Assert.Equal("\"set\"", Encoding.UTF8.GetString(entries[1].Op));
+    }
+
+    [RootFact("strace")]
+    public void QuickStart_KilledInsideAControl_RestartFindsTheRecordsCopiedIntoTheMapping()
+    {
+        var dir = _mapped.Dir;
+        var record = Path.Combine(_mapped.Root, "applied.txt");
+        Assert.Equal(0, QuickStartProcess.Run(QuickStartProcess.Once(dir, null)).ExitCode); // reserves the journal
+        var ids = Enumerable.Range(0, 5).Select(i => Id(CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = $"ck{i}" }))).ToList();
+
+        // A real SIGKILL inside the third control (at its pwrite of the record line): ck0 and ck1 ran, ck2 was running,
+        // and the batch's acks were not written yet. Only the record and the journal are traced.
+        var traceFile = Path.Combine(_mapped.Root, "trace.txt");
+        var killed = QuickStartProcess.Run(QuickStartProcess.Strace(QuickStartProcess.Once(dir, record), traceFile, "mmap,pwrite64", ["-y", "-e", "inject=pwrite64:signal=KILL:when=3", "-P", record, "-P", Path.Combine(dir, "journal.bin")]));
+
+        var trace = File.ReadAllLines(traceFile);
+        Assert.NotEqual(0, killed.ExitCode);
+        Assert.Contains(trace, l => l.Contains("mmap(", StringComparison.Ordinal) && l.Contains("journal.bin", StringComparison.Ordinal));
+        Assert.DoesNotContain(trace, l => l.Contains("pwrite64(", StringComparison.Ordinal) && l.Contains("journal.bin", StringComparison.Ordinal));
+        Assert.Equal(["ck0", "ck1"], File.ReadAllLines(record));
+        Assert.Empty(_mapped.ReadAcks());
+        using (var queue = Queue(dir))
+        using (var journal = Open(queue, QueueEngine<TrainState>.JournalCapacity(new RuntimeControllerOptions().MaxLineBytes)))
+        {
+            var entries = journal.Recover();
+            Assert.Equal(ids[..3], entries.Select(e => e.Id));
+            Assert.Contains("\"label\":\"ck0\"", Encoding.UTF8.GetString(entries[0].Outcome!), StringComparison.Ordinal);
+            Assert.Contains("\"label\":\"ck1\"", Encoding.UTF8.GetString(entries[1].Outcome!), StringComparison.Ordinal);
+            Assert.Null(entries[2].Outcome);
+        }
+
+        Assert.Equal(0, QuickStartProcess.Run(QuickStartProcess.Once(dir, record)).ExitCode);
+
+        var acks = _mapped.ReadAcks();
+        Assert.Equal(ids, acks.Select(a => a.GetProperty("id").GetString()));
+        Assert.Equal(["applied", "applied", "failed", "applied", "applied"], acks.Select(a => a.GetProperty("status").GetString()));
+        Assert.Contains("its effect is unknown", acks[2].GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["ck0", "ck1", "ck3", "ck4"], File.ReadAllLines(record)); // none twice
+    }
+
+    [RootFact("strace")]
+    public void QuickStart_JournalMmapFails_WritesWithPwriteAndAppliesEachCommandOnce()
+    {
+        var dir = _mapped.Dir;
+        var record = Path.Combine(_mapped.Root, "applied.txt");
+        Assert.Equal(0, QuickStartProcess.Run(QuickStartProcess.Once(dir, null)).ExitCode);
+        var ids = Enumerable.Range(0, 3).Select(i => Id(CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = $"ck{i}" }))).ToList();
+
+        var traceFile = Path.Combine(_mapped.Root, "trace.txt");
+        var run = QuickStartProcess.Run(QuickStartProcess.Strace(QuickStartProcess.Once(dir, record), traceFile, "mmap,pwrite64", ["-y", "-e", "inject=mmap:error=ENODEV", "-P", Path.Combine(dir, "journal.bin")]));
+
+        var trace = File.ReadAllLines(traceFile);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains(trace, l => l.Contains("mmap(", StringComparison.Ordinal) && l.Contains("(INJECTED)", StringComparison.Ordinal));
+        Assert.Equal(4, trace.Count(l => l.Contains("pwrite64(", StringComparison.Ordinal))); // the three begins (each with the outcome before), the last outcome
+        Assert.Equal(["ck0", "ck1", "ck2"], File.ReadAllLines(record));
+        var acks = _mapped.ReadAcks();
+        Assert.Equal(ids, acks.Select(a => a.GetProperty("id").GetString()));
+        Assert.All(acks, a => Assert.Equal("applied", a.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public void TryOpen_JournalWithAHole_WritesWithPwriteAndRecoversTheSame()
+    {
+        using var queue = Queue(_mapped);
+        Sparse(queue.Journal, 64 * 1024);
+        using var journal = Open(queue);
+        journal.Recover();
+        journal.StartBatch();
+        Assert.True(journal.StageBegin(Line("a"), safeToRepeat: false, step: null));
+        Assert.True(journal.TryCommit(out _));
+
+        Assert.False(journal.IsMapped);
+        Assert.Contains("a hole at offset 0", journal.NotMappedReason, StringComparison.Ordinal);
+        using var restarted = Open(queue);
+        Assert.Equal(["a"], restarted.Recover().Select(e => e.Id));
+    }
+
+    [Fact]
+    public void TryCommit_JournalCutShortBetweenBatches_WritesWithPwriteInsteadOfRaisingSigbus()
+    {
+        // MADV_POPULATE_WRITE (Linux 5.14) turns the store's SIGBUS into an error; without it this would kill the test host.
+        if (Environment.OSVersion.Version < new Version(5, 14))
+        {
+            return;
+        }
+
+        using var queue = Queue(_mapped);
+        using var journal = Open(queue);
+        journal.Recover();
+        Assert.True(journal.IsMapped, journal.NotMappedReason);
+        journal.StartBatch();
+        Assert.True(journal.StageBegin(Line("a"), safeToRepeat: false, step: 1));
+        Assert.True(journal.TryCommit(out _));
+
+        using (var cut = new FileStream(queue.Journal, FileMode.Open, FileAccess.Write))
+        {
+            cut.SetLength(0); // another process truncates the file under the mapping
+        }
+
+        journal.StartBatch();
+        Assert.True(journal.StageBegin(Line("b"), safeToRepeat: false, step: 2));
+        Assert.True(journal.TryCommit(out var error), error?.Message);
+
+        Assert.False(journal.IsMapped);
+        Assert.Contains("could not be faulted in", journal.NotMappedReason, StringComparison.Ordinal);
+        using var restarted = Open(queue);
+        Assert.Equal(["b"], restarted.Recover().Select(e => e.Id));
+    }
+
+    [Fact]
+    public void TryCommit_JournalRemovedWhileOpen_GoesOnWritingTheFileItOpened()
+    {
+        // As with pwrite: the mapping is of the file that was opened; a trainer started later makes a new journal.
+        using var queue = Queue(_mapped);
+        using var journal = Open(queue);
+        journal.Recover();
+        journal.StartBatch();
+        Assert.True(journal.StageBegin(Line("a"), safeToRepeat: false, step: 1));
+        Assert.True(journal.TryCommit(out _));
+
+        File.Delete(queue.Journal);
+        Assert.True(journal.StageBegin(Line("b"), safeToRepeat: false, step: 1));
+        Assert.True(journal.TryCommit(out _));
+
+        Assert.True(journal.IsMapped);
+        using var next = Open(queue);
+        Assert.Empty(next.Recover());
+    }
+
     /// <summary>The test trainer plus <c>kill.here</c>, which copies the queue directory to <see cref="_killed"/> the first time it runs.</summary>
     private RuntimeController<TrainState> TrainerThatSnapshots(string dir, bool safeToRepeat, out List<RuntimeDiagnostic> diagnostics, Action? onApply = null)
     {
@@ -255,7 +421,37 @@ public sealed class WriteAheadJournalTests : IDisposable
         return rt;
     }
 
-    private static CommandLine Line(string id) => CommandLine.Parse(0, System.Text.Encoding.UTF8.GetBytes("{\"id\":\"" + id + "\",\"path\":\"save_ckpt\"}"));
+    private static QueueDirectory Queue(TempQueueDirectory dir) => Queue(dir.Dir);
+
+    /// <summary>The id of a command line as <see cref="CommandSender.Enqueue"/> returns it.</summary>
+    private static string Id(string command)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(command);
+        return document.RootElement.GetProperty("id").GetString()!;
+    }
+
+    private static QueueDirectory Queue(string dir)
+    {
+        var queue = new QueueDirectory(dir);
+        queue.EnsureCreated(allowShared: false);
+        return queue;
+    }
+
+    private static WriteAheadJournal Open(QueueDirectory queue, long capacity = 64 * 1024)
+    {
+        var journal = new WriteAheadJournal(queue, capacity, sync: false);
+        Assert.True(journal.TryOpen(out var error), error?.Message);
+        return journal;
+    }
+
+    /// <summary>A journal file of <paramref name="length"/> bytes none of which was written: all hole.</summary>
+    private static void Sparse(string path, long length)
+    {
+        using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+        file.SetLength(length);
+    }
+
+    private static CommandLine Line(string id) => CommandLine.Parse(0, Encoding.UTF8.GetBytes("{\"id\":\"" + id + "\",\"path\":\"save_ckpt\"}"));
 
     private static void Snapshot(string from, string to)
     {
