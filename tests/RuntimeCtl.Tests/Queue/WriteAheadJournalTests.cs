@@ -400,6 +400,60 @@ public sealed class WriteAheadJournalTests : IDisposable
         Assert.Empty(next.Recover());
     }
 
+    [Theory]
+    [InlineData("", 0UL, 0xEF46DB3751D8E999UL)]
+    [InlineData("a", 0UL, 0xD24EC4F1A98C6E5BUL)]
+    [InlineData("abc", 0UL, 0x44BC2CF5AD770999UL)]
+    [InlineData("Nobody inspects the spammish repetition", 0UL, 0xFBCEA83C8A378BF1UL)]
+    public void XxHash64_Text_IsTheReferenceHash(string text, ulong seed, ulong expected) =>
+        Assert.Equal(expected, WriteAheadJournal.XxHash64(Encoding.UTF8.GetBytes(text), seed));
+
+    [Theory]
+    [InlineData(37, 1UL, 0x31FE76EB4FF1CF74UL)] // every tail step: a 32-byte stripe, 4 bytes, single bytes
+    [InlineData(100, 0x0123456789ABCDEFUL, 0x40E8F4EC2207F62CUL)] // 8-byte steps after the stripes
+    [InlineData(256, 0UL, 0x1FACBE8406CD904BUL)]
+    public void XxHash64_BytesZeroUpward_IsTheReferenceHash(int length, ulong seed, ulong expected) =>
+        Assert.Equal(expected, WriteAheadJournal.XxHash64(Enumerable.Range(0, length).Select(i => (byte)i).ToArray(), seed)); // values from libxxhash 0.8
+
+    [Fact]
+    public void Recover_RecordsOfATrainerBeforeIssue17_AreStillRead()
+    {
+        // The FNV-1a records (types 1 and 2) that trainers wrote before the XXH64 ones: a batch of two begins, one finished.
+        using var queue = Queue(_q);
+        var file = new byte[64 * 1024];
+        var at = FnvRecord(file, 0, 41, 1, [0, 1, .. BitConverter.GetBytes(5L), .. Field("a"), .. Field("\"save_ckpt\""), .. Field("\"set\"")]);
+        at = FnvRecord(file, at, 41, 2, [.. Field("a"), .. """{"id":"a","status":"applied"}"""u8.ToArray()]);
+        FnvRecord(file, at, 41, 1, [1, 0, .. new byte[8], .. Field("b"), .. Field("null"), .. Field("\"set\"")]);
+        File.WriteAllBytes(queue.Journal, file);
+        File.SetUnixFileMode(queue.Journal, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        using var journal = Open(queue);
+        var entries = journal.Recover();
+
+        Assert.Equal(["a", "b"], entries.Select(e => e.Id));
+        Assert.Equal("""{"id":"a","status":"applied"}""", Encoding.UTF8.GetString(entries[0].Outcome!));
+        Assert.Equal(5, entries[0].Step);
+        Assert.Null(entries[1].Outcome);
+        Assert.True(entries[1].SafeToRepeat);
+        Assert.Null(entries[1].Step);
+        Assert.Equal("null", Encoding.UTF8.GetString(entries[1].Path));
+
+        static byte[] Field(string value) => [.. BitConverter.GetBytes(Encoding.UTF8.GetByteCount(value)), .. Encoding.UTF8.GetBytes(value)];
+
+        static int FnvRecord(byte[] into, int at, long batch, byte type, byte[] payload)
+        {
+            var hash = 14695981039346656037UL;
+            foreach (var b in (byte[])[.. BitConverter.GetBytes(batch), type, .. payload])
+            {
+                hash = (hash ^ b) * 1099511628211UL;
+            }
+
+            byte[] record = [.. BitConverter.GetBytes(payload.Length), .. BitConverter.GetBytes(hash | 1), .. BitConverter.GetBytes(batch), type, .. payload];
+            record.CopyTo(into, at);
+            return at + record.Length;
+        }
+    }
+
     /// <summary>The test trainer plus <c>kill.here</c>, which copies the queue directory to <see cref="_killed"/> the first time it runs.</summary>
     private RuntimeController<TrainState> TrainerThatSnapshots(string dir, bool safeToRepeat, out List<RuntimeDiagnostic> diagnostics, Action? onApply = null)
     {
