@@ -53,7 +53,7 @@ internal sealed class WriteAheadJournal : IDisposable
 
     /// <param name="queue">The queue directory that holds the journal.</param>
     /// <param name="capacity">The bytes to reserve: a batch is cut where its records would not fit.</param>
-    /// <param name="sync">Whether each commit is made durable with <c>fdatasync</c> (power-loss safety).</param>
+    /// <param name="sync">Whether each commit is made durable before it returns (power-loss safety): <c>msync</c> of its pages, or <c>fdatasync</c>.</param>
     public WriteAheadJournal(QueueDirectory queue, long capacity, bool sync)
     {
         _queue = queue;
