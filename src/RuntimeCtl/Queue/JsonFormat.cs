@@ -11,7 +11,7 @@ internal static class JsonFormat
 
     public static readonly JsonWriterOptions WriterOptions = new()
     {
-        // Keep non-ASCII text as it was sent (PROTOCOL §3); the files are UTF-8.
+        // Keep non-ASCII text as it was sent (docs/queue-format.md, "A command"); the files are UTF-8.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Indented = false,
         SkipValidation = false,
