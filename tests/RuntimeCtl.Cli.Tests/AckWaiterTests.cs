@@ -118,7 +118,7 @@ public sealed class AckWaiterTests : IDisposable
     public async Task Run_WaitWithRealTrainer_GetsItsAck()
     {
         var state = new TrainState();
-        using var rt = Trainer.Create(_q.Dir, state);
+        using var rt = Trainer.Create(_q.Dir, state: state);
         using var stop = new CancellationTokenSource();
         var loop = Task.Run(() =>
         {

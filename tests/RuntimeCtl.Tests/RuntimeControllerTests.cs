@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests;
 

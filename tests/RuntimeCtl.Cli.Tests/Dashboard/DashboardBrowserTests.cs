@@ -1,6 +1,5 @@
 using Microsoft.Playwright;
 using RuntimeCtl.Cli.Tests.EndToEnd;
-using RuntimeCtl.Cli.Tests.Support;
 using Xunit.Abstractions;
 
 namespace RuntimeCtl.Cli.Tests.Dashboard;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using RuntimeCtl.Tests.Support;
 
@@ -100,13 +99,7 @@ public sealed class FaultSweepTests(Xunit.Abstractions.ITestOutputHelper output)
             }
 
             var traceFile = Path.Combine(_q.Root, $"sync-{powerLossSafe}.txt");
-            var info = Strace(dir, Path.Combine(_q.Root, "sync-record.txt"), traceFile, "fsync,fdatasync", string.Empty);
-            if (powerLossSafe)
-            {
-                info.ArgumentList.Add("--power-loss-safe");
-            }
-
-            Assert.Equal(0, Run(info).ExitCode);
+            Assert.Equal(0, Run(Strace(dir, Path.Combine(_q.Root, "sync-record.txt"), traceFile, "fsync,fdatasync", string.Empty, powerLossSafe ? ["--power-loss-safe"] : [])).ExitCode);
             calls[powerLossSafe] = File.ReadAllLines(traceFile).Count(l => l.Contains("sync(", StringComparison.Ordinal));
         }
 
@@ -191,54 +184,19 @@ public sealed class FaultSweepTests(Xunit.Abstractions.ITestOutputHelper output)
         return calls;
     }
 
-    private static ProcessStartInfo QuickStart(string dir, string? record)
+    /// <summary>The command line of a QuickStart run that applies what is queued and ends.</summary>
+    private static string[] QuickStart(string dir, string? record, params string[] more) =>
+        [TestPaths.DotnetHost, "exec", TestPaths.QuickStart, "--queue", dir, "--once", .. record is null ? [] : (string[])["--record", record], .. more];
+
+    /// <summary>The command line of that run under strace, tracing <paramref name="trace"/> on the queue files only.</summary>
+    private static string[] Strace(string dir, string record, string traceFile, string trace, string inject, params string[] more)
     {
-        var info = Executables.Start(Executables.QuickStart, "--queue", dir, "--once");
-        if (record is not null)
-        {
-            info.ArgumentList.Add("--record");
-            info.ArgumentList.Add(record);
-        }
-
-        return info;
-    }
-
-    private static ProcessStartInfo Strace(string dir, string record, string traceFile, string trace, string inject)
-    {
-        var quickStart = QuickStart(dir, record);
-        var info = new ProcessStartInfo("strace") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])["-f", "-qq", "-o", traceFile, "-e", $"trace={trace}"])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var arg in inject.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries))
-        {
-            info.ArgumentList.Add(arg);
-        }
-
         // The directory too: its files are opened, renamed and removed relative to its descriptor (openat, renameat).
-        foreach (var file in QueueFiles.Prepend(string.Empty))
-        {
-            info.ArgumentList.Add("-P");
-            info.ArgumentList.Add(file.Length == 0 ? dir : Path.Combine(dir, file));
-        }
-
-        info.ArgumentList.Add(quickStart.FileName);
-        foreach (var arg in quickStart.ArgumentList)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in quickStart.Environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        return info;
+        var paths = QueueFiles.Prepend(string.Empty).SelectMany(file => (string[])["-P", file.Length == 0 ? dir : Path.Combine(dir, file)]);
+        return ["strace", "-f", "-qq", "-o", traceFile, "-e", $"trace={trace}", .. inject.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries), .. paths, .. QuickStart(dir, record, more)];
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) Run(ProcessStartInfo info) => Executables.Run(info, TimeSpan.FromMinutes(1));
+    private static ProcessResult Run(string[] command) => ChildProcess.Run(command[0], command[1..], TimeSpan.FromMinutes(1));
 
     private static string Copy(string from, string to)
     {

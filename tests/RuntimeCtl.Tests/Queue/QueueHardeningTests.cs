@@ -37,7 +37,7 @@ public sealed class QueueHardeningTests : IDisposable
         Chown(_q.Acks, Nobody);
 
         // The other user answers every id with a forged "applied" ack; a root sender must not queue nor wait.
-        var result = Executables.Run(Executables.Start(Executables.Cli, "-q", _q.Dir, "--force", "save_ckpt", "--wait", "--timeout", "3"), TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "--force", "save_ckpt", "--wait", "--timeout", "3"], TimeSpan.FromMinutes(1));
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal(string.Empty, result.Stdout);
@@ -54,8 +54,8 @@ public sealed class QueueHardeningTests : IDisposable
         File.WriteAllText(_q.Acks, string.Empty);
         Chown(_q.Dir, Nobody);
 
-        var status = Executables.Run(Executables.Start(Executables.Cli, "-q", _q.Dir, "status"), TimeSpan.FromMinutes(1));
-        var controls = Executables.Run(Executables.Start(Executables.Cli, "-q", _q.Dir, "controls"), TimeSpan.FromMinutes(1));
+        var status = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "status"], TimeSpan.FromMinutes(1));
+        var controls = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "controls"], TimeSpan.FromMinutes(1));
 
         Assert.Contains("belongs to another user (uid 65534): its contents (acks, controller.json) are not trusted", status.Stderr, StringComparison.Ordinal);
         Assert.Contains("are not trusted", controls.Stderr, StringComparison.Ordinal);
@@ -236,7 +236,7 @@ public sealed class QueueHardeningTests : IDisposable
         Assert.Equal(before, Directory.GetFileSystemEntries(_q.Dir).Order().ToArray()); // no acks.jsonl, no journal
     }
 
-    private static void MakeFifo(string path) => Programs.Run("mkfifo", "-m", "600", path);
+    private static void MakeFifo(string path) => ChildProcess.RunChecked("mkfifo", "-m", "600", path);
 
-    private static void Chown(string path, int uid) => Programs.Run("chown", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
+    private static void Chown(string path, int uid) => ChildProcess.RunChecked("chown", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using CsCheck;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 
