@@ -177,48 +177,82 @@ public sealed class QueueHardeningTests : IDisposable
     }
 
     [Fact]
-    public void Configure_GroupWritableFileWithAllowShared_IsAccepted()
+    public void Configure_GroupWritableFileWithAllowShared_IsAcceptedAsItIs()
     {
+        // Arrange: a team's commands file, group-writable, with a command in it already.
         Directory.CreateDirectory(_q.Dir, OwnerOnly);
-        File.WriteAllText(_q.Commands, string.Empty);
+        File.WriteAllText(_q.Commands, """{"id":"team","path":"model.dropout.p","args":[0.2]}""" + "\n");
         File.SetUnixFileMode(_q.Commands, (UnixFileMode)0x1B0); // 0660
+        var state = new TrainState();
 
+        // Act
         using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { AllowSharedQueue = true, OnDiagnostic = _ => { } });
+        var acks = rt.PollAndApply(state, TimeSpan.Zero);
 
-        Assert.NotNull(rt.QueueDirectory);
+        // Assert: the file is read as it was (neither replaced nor made owner-only) and its command applied.
+        Assert.Equal(["team:Applied"], acks.Select(a => $"{a.Id}:{a.Status}"));
+        Assert.Equal(0.2, state.Dropout);
+        Assert.Equal((UnixFileMode)0x1B0, File.GetUnixFileMode(_q.Commands));
     }
 
     [Fact]
-    public async Task Report_FifoAtMetricsFile_NeitherBlocksNorThrows()
+    public async Task Report_FifoAtMetricsFile_NeitherBlocksNorThrowsAndWritesOnceItIsAFileAgain()
     {
+        // Arrange
         using var rt = Trainer.Create(_q.Dir);
-        MakeFifo(Path.Combine(_q.Dir, "metrics.jsonl"));
+        var metrics = Path.Combine(_q.Dir, "metrics.jsonl");
+        MakeFifo(metrics);
 
+        // Act: a report into the FIFO (no reader: a blocking open would hang), then one after it is removed.
         var report = Task.Run(() =>
         {
             rt.Report(1, "loss", 0.5);
             rt.FlushMetrics();
         });
-
         Assert.Same(report, await Task.WhenAny(report, Task.Delay(TimeSpan.FromSeconds(20))));
-        await report; // no exception
+        await report;
+        var failedIntoFifo = rt.Metrics!.LastWriteFailed;
+        var stillFifo = UnixFileStatus.TryStat(metrics, out var status) && (status.Mode & 0xF000) == 0x1000; // S_IFIFO
+        File.Delete(metrics);
+        rt.Report(2, "loss", 0.25);
+        rt.FlushMetrics();
+
+        // Assert: the point for the FIFO was dropped (the FIFO left alone); the next one went into a new file.
+        Assert.True(failedIntoFifo);
+        Assert.True(stillFifo);
+        var point = TempQueueDirectory.Parse(Assert.Single(File.ReadAllLines(metrics)));
+        Assert.Equal(2, point.GetProperty("step").GetInt64());
+        Assert.Equal(0.25, point.GetProperty("value").GetDouble());
+        Assert.False(rt.Metrics.LastWriteFailed);
     }
 
     [Fact]
-    public async Task PollAndApply_CommandsFileReplacedByAFifo_NeitherBlocksNorThrows()
+    public async Task PollAndApply_CommandsFileReplacedByAFifo_NeitherBlocksNorThrowsAndResumesOnAFile()
     {
+        // Arrange
         var diagnostics = new List<RuntimeDiagnostic>();
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var state = new TrainState();
         using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { OnDiagnostic = diagnostics.Add, TimeProvider = time });
-        rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+        rt.PollAndApply(state, TimeSpan.Zero);
         File.Delete(_q.Commands);
         MakeFifo(_q.Commands);
         time.Advance(TimeSpan.FromSeconds(2));
 
-        var poll = Task.Run(() => rt.PollAndApply(new TrainState(), TimeSpan.Zero));
-
+        // Act: a poll of the FIFO (no writer: a blocking open would hang), then one after it is a file again.
+        var poll = Task.Run(() => rt.PollAndApply(state, TimeSpan.Zero));
         Assert.Same(poll, await Task.WhenAny(poll, Task.Delay(TimeSpan.FromSeconds(20))));
-        Assert.Empty(await poll);
+        var fromFifo = await poll;
+        File.Delete(_q.Commands);
+        _q.AppendLine("""{"id":"after","path":"model.dropout.p","args":[0.4]}""");
+        time.Advance(TimeSpan.FromSeconds(2));
+        var fromFile = rt.PollAndApply(state, TimeSpan.Zero);
+
+        // Assert
+        Assert.Empty(fromFifo);
+        Assert.Equal(["after"], fromFile.Select(a => a.Id));
+        Assert.Contains(diagnostics, d => d.Code == "commands-replaced");
+        Assert.Equal(0.4, state.Dropout);
     }
 
     [Fact]
