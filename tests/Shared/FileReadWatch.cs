@@ -2,13 +2,13 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace RuntimeCtl.Cli.Tests.Support;
+namespace RuntimeCtl.Testing;
 
 /// <summary>
 /// Tells when a file in a directory is read, as the kernel reports it (inotify <c>IN_ACCESS</c>: bytes were read from
 /// it), so a test can see that the code under test looked at a file, without timing. Linux only.
 /// </summary>
-internal sealed partial class FileReadWatch : IDisposable
+public sealed partial class FileReadWatch : IDisposable
 {
     private const int NonBlocking = 0x800;
     private const int CloseOnExec = 0x80000;
