@@ -14,6 +14,8 @@ public sealed partial class FileReadWatch : IDisposable
     private const int CloseOnExec = 0x80000;
     private const uint Access = 0x1;
     private const short PollIn = 0x1;
+    private const int TooManyOpen = 24; // EMFILE
+    private const int TooManyOpenInSystem = 23; // ENFILE
     private const int HeaderBytes = 16; // int wd, uint mask, uint cookie, uint len, then len bytes of name
 
     private readonly int _descriptor;
@@ -23,10 +25,19 @@ public sealed partial class FileReadWatch : IDisposable
     public FileReadWatch(string directory, string name)
     {
         _name = Encoding.UTF8.GetBytes(name);
-        _descriptor = InotifyInit(NonBlocking | CloseOnExec);
-        if (_descriptor < 0)
+
+        // The user's inotify instances are few (128 by default) and shared with every test and process: when they are
+        // all taken, wait a bounded time for one to be freed.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while ((_descriptor = InotifyInit(NonBlocking | CloseOnExec)) < 0)
         {
-            throw new IOException($"inotify_init1 failed (errno {Marshal.GetLastPInvokeError()}): out of inotify instances?");
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is not (TooManyOpen or TooManyOpenInSystem) || DateTime.UtcNow > deadline)
+            {
+                throw new IOException($"inotify_init1 failed (errno {errno}); errno {TooManyOpen} means the user's inotify instances (fs.inotify.max_user_instances) are all taken.");
+            }
+
+            Thread.Sleep(50);
         }
 
         if (InotifyAddWatch(_descriptor, directory, Access) < 0)
