@@ -8,7 +8,7 @@ namespace RuntimeCtl.Cli.Tests;
 /// </summary>
 public sealed class AckWaiterTests : IDisposable
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly TempQueueDirectory _q = new();
 
@@ -17,16 +17,16 @@ public sealed class AckWaiterTests : IDisposable
     /// <summary>Acks the first command after <paramref name="skip"/> with <paramref name="ackFields"/> once it is queued.</summary>
     private Task AckWhenQueued(string ackFields, int skip = 0, string? before = null) => Task.Run(async () =>
     {
-        var deadline = DateTime.UtcNow + Deadline;
-        while (_q.CommandLines().Length <= skip)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the command was never queued");
-            await Task.Delay(10);
-        }
-
-        var id = _q.CommandObjects()[skip].GetProperty("id").GetString();
+        var id = await QueuedId(skip);
         _q.AppendAck((before ?? string.Empty) + $$"""{"id":"{{id}}","ts":1.5,"path":"p","op":"set",{{ackFields}}}""" + "\n");
     });
+
+    /// <summary>Waits for the command after <paramref name="skip"/> to be queued; its id.</summary>
+    private async Task<string?> QueuedId(int skip = 0)
+    {
+        await Eventually.UntilAsync(() => _q.CommandLines().Length > skip, "command the CLI queues", Deadline);
+        return _q.CommandObjects()[skip].GetProperty("id").GetString();
+    }
 
     [Theory]
     [InlineData("\"status\":\"applied\",\"args\":[0.5],\"kwargs\":{}", 0)]
@@ -92,24 +92,27 @@ public sealed class AckWaiterTests : IDisposable
     }
 
     [Fact]
-    public async Task Run_Wait_AckWrittenInTwoPartsIsReadWhenComplete()
+    public async Task Run_Wait_AckWrittenInTwoParts_IsLookedAtBetweenThemAndReadWhenComplete()
     {
+        // Arrange: a trainer that writes its ack in two parts, the second only once the waiter has read the first (the
+        // kernel reports the read), so the waiter meets the torn ack for sure; one that did not look between the parts
+        // leaves the trainer waiting in vain.
+        var lookedBetween = false;
         var trainer = Task.Run(async () =>
         {
-            while (_q.CommandLines().Length == 0)
-            {
-                await Task.Delay(10);
-            }
-
-            var id = _q.CommandObjects()[0].GetProperty("id").GetString();
+            var id = await QueuedId();
+            using var reads = new FileReadWatch(_q.Dir, "acks.jsonl");
             _q.AppendAck($$"""{"id":"{{id}}","ts":1.5,"path":"p",""");
-            await Task.Delay(100);
+            lookedBetween = reads.WaitForRead(Deadline);
             _q.AppendAck("\"op\":\"set\",\"status\":\"rejected\",\"error\":\"unknown path: p\"}\n");
         });
 
-        var result = InProcess.Run("-q", _q.Dir, "p", "--wait", "--timeout", "20");
+        // Act
+        var result = InProcess.Run("-q", _q.Dir, "p", "--wait", "--timeout", "60");
 
+        // Assert: it looked at the first part, did not take it for an ack, and reported the whole one.
         await trainer;
+        Assert.True(lookedBetween, "the waiter did not read acks.jsonl between the two parts of the ack");
         Assert.Equal(3, result.ExitCode);
         Assert.EndsWith("\"error\":\"unknown path: p\"}", result.StdoutLines[1], StringComparison.Ordinal);
     }
@@ -118,7 +121,7 @@ public sealed class AckWaiterTests : IDisposable
     public async Task Run_WaitWithRealTrainer_GetsItsAck()
     {
         var state = new TrainState();
-        using var rt = Trainer.Create(_q.Dir, state);
+        using var rt = Trainer.Create(_q.Dir, state: state);
         using var stop = new CancellationTokenSource();
         var loop = Task.Run(() =>
         {
@@ -157,12 +160,7 @@ public sealed class AckWaiterTests : IDisposable
         _q.AppendAck(new string('x', 5000) + "\n");
         var trainer = Task.Run(async () =>
         {
-            while (_q.CommandLines().Length == 0)
-            {
-                await Task.Delay(10);
-            }
-
-            var id = _q.CommandObjects()[0].GetProperty("id").GetString();
+            var id = await QueuedId();
             File.WriteAllText(_q.Acks, $$$"""{"id":"{{{id}}}","ts":1.5,"path":"p","op":"set","status":"applied","args":[],"kwargs":{}}""" + "\n");
         });
 

@@ -11,21 +11,26 @@ public sealed class FollowCommandTests : IDisposable
     [Fact]
     public async Task Follow_PrintsTheLastAcksThenEachNewOne_UntilCancelled()
     {
-        _q.AppendAck("""{"id":"old1","status":"applied"}""" + "\n" + """{"id":"old2","status":"applied"}""" + "\n");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var writer = Task.Run(async () =>
-        {
-            await Task.Delay(300);
-            _q.AppendAck("""{"id":"new1","status":"failed","error":"no"}""" + "\n");
-            await Task.Delay(300);
-            cancel.Cancel();
-        });
+        // Arrange: two acks before the follow starts.
+        const string Old2 = """{"id":"old2","status":"applied"}""";
+        const string New1 = """{"id":"new1","status":"failed","error":"no"}""";
+        _q.AppendAck("""{"id":"old1","status":"applied"}""" + "\n" + Old2 + "\n");
+        using var cancel = new CancellationTokenSource();
+        using var stdout = new LiveOutput { NewLine = "\n" };
+        using var stderr = new StringWriter();
+        var follow = Task.Run(() => Cli.Run(["-q", _q.Dir, "status", "--follow", "--last", "1"], stdout, stderr, new Dictionary<string, string?>(), cancellationToken: cancel.Token));
 
-        var result = InProcess.Run(["-q", _q.Dir, "status", "--follow", "--last", "1"], new Dictionary<string, string?>(), cancellationToken: cancel.Token);
-        await writer;
+        // Act: an ack written once the follow printed the old one, then Ctrl-C once it printed the new one.
+        await Eventually.UntilAsync(() => stdout.Text.Contains(Old2 + "\n", StringComparison.Ordinal), "last old ack on stdout");
+        _q.AppendAck(New1 + "\n");
+        await Eventually.UntilAsync(() => stdout.Text.Contains(New1 + "\n", StringComparison.Ordinal), "new ack on stdout");
+        cancel.Cancel();
+        var exit = await follow;
 
-        Assert.Equal(0, result.ExitCode);
-        Assert.Equal(["""{"id":"old2","status":"applied"}""", """{"id":"new1","status":"failed","error":"no"}"""], result.StdoutLines);
+        // Assert
+        Assert.Equal(0, exit);
+        Assert.Equal([Old2, New1], stdout.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(stderr.ToString());
     }
 
     [Theory]

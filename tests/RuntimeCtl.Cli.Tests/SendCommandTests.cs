@@ -63,7 +63,7 @@ public sealed partial class SendCommandTests : IDisposable
     [Fact]
     public void Run_TornLastLine_IsTerminatedBeforeTheCommand()
     {
-        _q.AppendCommand("""{"id":"torn","pa""");
+        _q.AppendRaw("""{"id":"torn","pa""");
 
         var result = InProcess.Run("-q", _q.Dir, "model.dropout.p", "0.2");
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests;
 
@@ -37,7 +36,7 @@ public sealed class SiblingExecutableTests : IDisposable
     {
         var cli = CopyOfTheCli(sibling: null);
 
-        var result = ChildProcess.Run(cli, ["-q", _q.Dir, .. args], TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(cli, ["-q", _q.Dir, .. args], TimeSpan.FromMinutes(1));
 
         Assert.True(result.ExitCode == ExitCodes.Error, result.ToString());
         Assert.Contains("the web part of runtimectl (serve, --url) is missing: neither runtimectl-web nor RuntimeCtl.Web.dll is next to runtimectl", result.Stderr, StringComparison.Ordinal);
@@ -49,7 +48,7 @@ public sealed class SiblingExecutableTests : IDisposable
     {
         var cli = CopyOfTheCli(sibling: null);
 
-        var result = ChildProcess.Run(cli, ["--url", Url, "status"], TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(cli, ["--url", Url, "status"], TimeSpan.FromMinutes(1));
 
         Assert.True(result.ExitCode == ExitCodes.Error, result.ToString());
         Assert.Contains("runtimectl: the web part of runtimectl (serve, --url) is missing", result.Stderr, StringComparison.Ordinal);
@@ -63,7 +62,7 @@ public sealed class SiblingExecutableTests : IDisposable
     {
         var cli = CopyOfTheCli(sibling: null);
 
-        var result = ChildProcess.Run(cli, args, TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(cli, args, TimeSpan.FromMinutes(1));
 
         Assert.True(result.ExitCode == ExitCodes.Usage, result.ToString());
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
@@ -77,7 +76,7 @@ public sealed class SiblingExecutableTests : IDisposable
         var arguments = args.Select(a => a == "DIR" ? _q.Dir : a).ToArray();
         var cli = CopyOfTheCli(sibling: "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\necho \"stderr from the sibling\" >&2\nexit 7\n");
 
-        var result = ChildProcess.Run(cli, arguments, TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(cli, arguments, TimeSpan.FromMinutes(1));
 
         Assert.True(result.ExitCode == 7, result.ToString());
         Assert.Equal(arguments.Select(a => $"[{a}]"), result.StdoutLines);
@@ -88,12 +87,8 @@ public sealed class SiblingExecutableTests : IDisposable
     public void Run_SigtermDuringServe_IsPassedOnToTheWebSibling()
     {
         var cli = CopyOfTheCli(sibling: "#!/bin/sh\ntrap 'echo stopped; exit 3' TERM\necho ready\nwhile :; do sleep 0.05; done\n");
-        using var runtimectl = ChildProcess.Start(cli, ["-q", _q.Dir, "serve"]);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!runtimectl.StdoutSoFar.Contains("ready", StringComparison.Ordinal) && !runtimectl.HasExited && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(20);
-        }
+        using var runtimectl = ChildProcess.StartDotnet(cli, ["-q", _q.Dir, "serve"]);
+        Eventually.Until(() => runtimectl.Stdout.Contains("ready\n", StringComparison.Ordinal), "sibling's ready line", process: runtimectl);
 
         using (var kill = Process.Start("kill", ["-TERM", runtimectl.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
@@ -155,7 +150,7 @@ public sealed class SiblingExecutableTests : IDisposable
     {
         var folder = Path.Combine(_q.Root, "cli");
         Directory.CreateDirectory(folder);
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(ExecutablePaths.Cli)!))
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(TestPaths.Cli)!))
         {
             var name = Path.GetFileName(file);
             if (!name.StartsWith("RuntimeCtl.Web", StringComparison.Ordinal) && name != "runtimectl-web")
@@ -171,6 +166,6 @@ public sealed class SiblingExecutableTests : IDisposable
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        return Path.Combine(folder, Path.GetFileName(ExecutablePaths.Cli));
+        return Path.Combine(folder, Path.GetFileName(TestPaths.Cli));
     }
 }

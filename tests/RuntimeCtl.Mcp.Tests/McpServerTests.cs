@@ -7,7 +7,7 @@ namespace RuntimeCtl.Mcp.Tests;
 /// <summary>The MCP server as a client sees it: the SDK's client, over stdio, to a real <c>runtimectl mcp</c> process, against a real QuickStart.</summary>
 public sealed class McpServerTests : IDisposable
 {
-    private readonly Trainer _trainer = Trainer.QuickStart();
+    private readonly TrainerProcess _trainer = TrainerProcess.QuickStart();
 
     public void Dispose() => _trainer.Dispose();
 
@@ -65,7 +65,7 @@ public sealed class McpServerTests : IDisposable
         Assert.Equal("applied", json.GetProperty("status").GetString());
         var id = json.GetProperty("command").GetProperty("id").GetString();
         Assert.Equal(id, json.GetProperty("ack").GetProperty("id").GetString());
-        using var line = JsonDocument.Parse(Assert.Single(_trainer.CommandLines));
+        using var line = JsonDocument.Parse(Assert.Single(_trainer.Queue.CommandLines()));
         Assert.Equal(id, line.RootElement.GetProperty("id").GetString());
         Assert.Equal("mcp", line.RootElement.GetProperty("source").GetString());
         Assert.Equal(0.5, line.RootElement.GetProperty("args")[0].GetDouble());
@@ -92,7 +92,7 @@ public sealed class McpServerTests : IDisposable
 
         Assert.True(reply.IsError, reply.ToString());
         Assert.Contains("has no control 'optimizer.lr.multiplyer'. Did you mean 'optimizer.lr.multiplier'?", reply.Text, StringComparison.Ordinal);
-        Assert.Empty(_trainer.CommandLines);
+        Assert.Empty(_trainer.Queue.CommandLines());
     }
 
     [Theory]
@@ -109,7 +109,7 @@ public sealed class McpServerTests : IDisposable
         Assert.Contains(message, refused.Text, StringComparison.Ordinal);
         Assert.Contains("Nothing was queued", refused.Text, StringComparison.Ordinal);
         Assert.False(allowed.IsError, allowed.ToString());
-        Assert.Single(_trainer.CommandLines);
+        Assert.Single(_trainer.Queue.CommandLines());
     }
 
     [Theory]
@@ -123,7 +123,7 @@ public sealed class McpServerTests : IDisposable
 
         Assert.True(reply.IsError, reply.ToString());
         Assert.Contains($"it ends or rewinds the run, and this MCP server was started without --allow naming it (restart it with --allow {path}", reply.Text, StringComparison.Ordinal);
-        Assert.Empty(_trainer.CommandLines);
+        Assert.Empty(_trainer.Queue.CommandLines());
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class McpServerTests : IDisposable
 
         Assert.True(reply.IsError, reply.ToString());
         Assert.Contains(message, reply.Text, StringComparison.Ordinal);
-        Assert.Empty(_trainer.CommandLines);
+        Assert.Empty(_trainer.Queue.CommandLines());
     }
 
     [Fact]
@@ -235,14 +235,8 @@ public sealed class McpServerTests : IDisposable
         Assert.Contains("the trainer has reported no metric 'val_loss': it reports loss, lr", reply.Text, StringComparison.Ordinal);
     }
 
-    private async Task WaitForMetricsFile()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!File.Exists(Path.Combine(_trainer.Dir, "metrics.jsonl")) && DateTime.UtcNow < deadline)
-        {
-            await Delay();
-        }
-    }
+    private Task WaitForMetricsFile() =>
+        Eventually.UntilAsync(() => File.Exists(Path.Combine(_trainer.Dir, "metrics.jsonl")), "metrics.jsonl of the trainer");
 
     private static async Task<bool> Delay()
     {
@@ -257,7 +251,7 @@ public sealed class McpServerTests : IDisposable
 /// <summary>The server where no trainer polls: a command waits, times out, and stays queued.</summary>
 public sealed class McpServerWithoutTrainerTests : IDisposable
 {
-    private readonly Trainer _queue = Trainer.None();
+    private readonly TrainerProcess _queue = TrainerProcess.None();
 
     public void Dispose() => _queue.Dispose();
 
@@ -273,7 +267,7 @@ public sealed class McpServerWithoutTrainerTests : IDisposable
         Assert.Contains("do not send it again", reply.Text, StringComparison.Ordinal);
         Assert.Contains("It is held until step 100.", reply.Text, StringComparison.Ordinal);
         Assert.Equal("pending", reply.Json.GetProperty("status").GetString());
-        var line = Assert.Single(_queue.CommandLines);
+        var line = Assert.Single(_queue.Queue.CommandLines());
         Assert.Contains("\"at_step\":100", line, StringComparison.Ordinal);
     }
 

@@ -8,7 +8,7 @@ public sealed class McpTorchSharpTrainingTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private readonly Trainer _job = Trainer.TorchSharpTraining("--step-delay-ms", "5", "--log-every", "50", "--eval-every", "20", "--threads", "1");
+    private readonly TrainerProcess _job = TrainerProcess.TorchSharpTraining("--step-delay-ms", "5", "--log-every", "50", "--eval-every", "20", "--threads", "1");
 
     public void Dispose() => _job.Dispose();
 
@@ -53,14 +53,14 @@ public sealed class McpTorchSharpTrainingTests : IDisposable
         // Not allowed: a rewind, refused before anything is queued.
         var rewind = await session.CallAsync("send_command", new() { ["path"] = "load_ckpt", ["kwargs"] = new Dictionary<string, object?> { ["step"] = 1 } });
         Assert.True(rewind.IsError, rewind.ToString());
-        Assert.Single(_job.CommandLines);
+        Assert.Single(_job.Queue.CommandLines());
 
         // Stop, allowed by name: the job ends cleanly at the acked step.
         var stop = await session.CallAsync("send_command", new() { ["path"] = "train.stop", ["timeout_s"] = 60 });
         Assert.False(stop.IsError, stop.ToString());
         Assert.Equal(0, _job.WaitForExit(Patience));
         Assert.Contains("\"stopped_by_command\":true", _job.Output, StringComparison.Ordinal);
-        Assert.All(_job.CommandLines, line => Assert.Contains("\"source\":\"mcp\"", line, StringComparison.Ordinal));
+        Assert.All(_job.Queue.CommandLines(), line => Assert.Contains("\"source\":\"mcp\"", line, StringComparison.Ordinal));
     }
 
     private static async Task<bool> Delay()

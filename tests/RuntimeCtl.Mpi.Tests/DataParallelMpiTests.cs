@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 
 namespace RuntimeCtl.Mpi.Tests;
@@ -12,7 +11,7 @@ public sealed class DataParallelMpiTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     private static string TorchHost =>
-        typeof(DataParallelMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "TorchHostPath").Value!;
+        TestPaths.Recorded("TorchHostPath");
 
     [MpiTheory]
     [InlineData(2)]
@@ -65,6 +64,6 @@ public sealed class DataParallelMpiTests
 
     private static double Gradient(int rank, int parameter, int element) => (rank + 1) * ((parameter * 100) + element + 1) * 0.1;
 
-    private static JsonElement[] Lines(MpiRunResult run) =>
-        [.. run.Lines.Select(l => l.IndexOf("{\"rank\"", StringComparison.Ordinal)).Zip(run.Lines).Where(p => p.First >= 0).Select(p => JsonDocument.Parse(p.Second[p.First..]).RootElement.Clone())];
+    private static JsonElement[] Lines(ProcessResult run) =>
+        [.. run.StdoutLines.Select(l => l.IndexOf("{\"rank\"", StringComparison.Ordinal)).Zip(run.StdoutLines).Where(p => p.First >= 0).Select(p => JsonDocument.Parse(p.Second[p.First..]).RootElement.Clone())];
 }

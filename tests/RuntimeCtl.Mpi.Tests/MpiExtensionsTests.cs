@@ -20,7 +20,7 @@ public sealed class MpiExtensionsTests(ITestOutputHelper output)
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(
             ["rank 0 size 2 usempi finalized 0 1", "rank 1 size 2 usempi finalized 0 1"],
-            result.Lines.Where(line => line.Contains(" usempi ", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+            result.StdoutLines.Where(line => line.Contains(" usempi ", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
 
     [MpiFact]
@@ -34,6 +34,6 @@ public sealed class MpiExtensionsTests(ITestOutputHelper output)
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(
             ["rank 0 size 2 programgroup finalized 0 1", "rank 1 size 2 programgroup finalized 0 1"],
-            result.Lines.Where(line => line.Contains(" programgroup ", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+            result.StdoutLines.Where(line => line.Contains(" programgroup ", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
 }

@@ -52,8 +52,8 @@ public sealed class MpiProcessGroupTests(ITestOutputHelper output)
         output.WriteLine(result.ToString());
         Assert.False(result.TimedOut, result.ToString());
         Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains($"rank 1 size {ranks} crashing", result.Lines);
-        Assert.DoesNotContain(result.Lines, line => line.EndsWith(" survived", StringComparison.Ordinal));
+        Assert.Contains($"rank 1 size {ranks} crashing", result.StdoutLines);
+        Assert.DoesNotContain(result.StdoutLines, line => line.EndsWith(" survived", StringComparison.Ordinal));
     }
 
     [MpiFact]
@@ -68,7 +68,7 @@ public sealed class MpiProcessGroupTests(ITestOutputHelper output)
         // Assert
         output.WriteLine(result.ToString());
         Assert.Equal(2, result.ExitCode);
-        var error = Assert.Single(result.Lines, line => line.StartsWith("error ", StringComparison.Ordinal));
+        var error = Assert.Single(result.StdoutLines, line => line.StartsWith("error ", StringComparison.Ordinal));
         Assert.Contains("world of 1 rank(s)", error);
         Assert.Contains("PMI_SIZE=2", error);
         Assert.Contains("RUNTIMECTL_MPI_LIBRARY", error);
@@ -86,7 +86,7 @@ public sealed class MpiProcessGroupTests(ITestOutputHelper output)
         // Assert
         output.WriteLine(result.ToString());
         Assert.Equal(2, result.ExitCode);
-        var error = Assert.Single(result.Lines, line => line.StartsWith("error ", StringComparison.Ordinal));
+        var error = Assert.Single(result.StdoutLines, line => line.StartsWith("error ", StringComparison.Ordinal));
         Assert.Contains("/nonexistent/libmpi.so", error);
         Assert.Contains("Set RUNTIMECTL_MPI_LIBRARY to 'openmpi', 'mpich'", error);
     }
@@ -123,7 +123,7 @@ public sealed class MpiProcessGroupTests(ITestOutputHelper output)
         // Assert
         output.WriteLine(result.ToString());
         Assert.Equal(0, result.ExitCode);
-        var line = Assert.Single(result.Lines);
+        var line = Assert.Single(result.StdoutLines);
         Assert.StartsWith("rank 0 size 1 reinit refused ", line);
         Assert.Contains("cannot be initialised again", line);
     }
@@ -137,7 +137,7 @@ public sealed class MpiProcessGroupTests(ITestOutputHelper output)
         // Assert
         output.WriteLine(result.ToString());
         Assert.Equal(0, result.ExitCode);
-        Assert.Equal(["rank 0 size 2 preinit ok", "rank 1 size 2 preinit ok"], result.Lines.Order(StringComparer.Ordinal));
+        Assert.Equal(["rank 0 size 2 preinit ok", "rank 1 size 2 preinit ok"], result.StdoutLines.Order(StringComparer.Ordinal));
     }
 
     [MpiTheory]
@@ -184,7 +184,7 @@ public sealed class MpiProcessGroupTests(ITestOutputHelper output)
         AssertChildProcessesStillWork();
     }
 
-    private static void AssertEveryRankOk(MpiRunResult result, int ranks)
+    private static void AssertEveryRankOk(ProcessResult result, int ranks)
     {
         var lines = result.Matching(OkLine);
         Assert.True(lines.Count == ranks, result.ToString());

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests;
 
@@ -330,14 +329,33 @@ public sealed class RuntimeControllerTests : IDisposable
     [Fact]
     public void PollAndApply_GeneratedId_IsTheSameForTheSameLineAfterRestart()
     {
-        _q.AppendLine("""{"path":"nope"}""");
+        // Arrange: a line without an id after a 53-byte line, applied and acked by a first trainer that then stops
+        // before its cursor is saved (as a kill would leave it), so a restarted trainer reads the file from its start.
+        _q.AppendLine("""{"id":"first","path":"model.dropout.p","args":[0.3]}""");
+        _q.AppendLine("""{"path":"optimizer.lr.multiplier","args":[0.5]}""");
+        var before = new TrainState();
         using (var first = Trainer.Create(_q.Dir))
         {
-            first.PollAndApply(new TrainState(), TimeSpan.Zero);
+            first.PollAndApply(before, TimeSpan.Zero);
         }
 
-        var id = _q.ReadAcks()[0].GetProperty("id").GetString();
-        Assert.Equal(CommandLine.DerivedId(0, """{"path":"nope"}"""u8), id);
+        File.Delete(_q.Cursor);
+
+        // Act: a new trainer on the same queue directory.
+        var after = new TrainState();
+        using (var restarted = Trainer.Create(_q.Dir))
+        {
+            Assert.Empty(restarted.PollAndApply(after, TimeSpan.Zero));
+        }
+
+        // Assert: the id is the UUID of docs/design.md (SHA-256 of the offset as 8 little-endian bytes, then the
+        // line; version 8, RFC 4122 variant), computed apart from the code; the restart found it acked and did
+        // not apply the line again.
+        Assert.Equal(["first", "13128ec7-3d28-8cc8-97a6-d082f8e753f1"], _q.ReadAcks().Select(a => a.GetProperty("id").GetString()));
+        Assert.Equal(5e-4, before.Lr, 12);
+        Assert.Equal(2, before.Applied);
+        Assert.Equal(0, after.Applied);
+        Assert.Equal(1e-3, after.Lr);
     }
 
     [Theory]

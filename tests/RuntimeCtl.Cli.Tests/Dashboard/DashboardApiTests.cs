@@ -202,11 +202,7 @@ public sealed class DashboardApiTests : IAsyncLifetime, IDisposable
     {
         var ackWriter = Task.Run(async () =>
         {
-            var deadline = DateTime.UtcNow + Bounded;
-            while (_q.CommandLines().Length == 0 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
+            await Eventually.UntilAsync(() => _q.CommandLines().Length > 0, "the command the dashboard queues", Bounded);
 
             var id = _q.CommandObjects()[0].GetProperty("id").GetString();
             _q.AppendAck($$"""{"id":"{{id}}","ts":1.5,"path":"p","op":"set","status":"failed","error":"no"}""" + "\n");
@@ -241,7 +237,7 @@ public sealed class DashboardApiTests : IAsyncLifetime, IDisposable
         Assert.Equal("retry: 2000", await reader.ReadLineAsync(cancel.Token));
 
         _q.AppendAck("""{"id":"abc","ts":2.5,"path":"p","op":"set","status":"applied","args":[1],"kwargs":{}}""" + "\n");
-        _q.AppendCommand("""{"id":"def","ts":3.5,"op":"set","path":"p","args":[],"kwargs":{}}""" + "\n");
+        _q.AppendRaw("""{"id":"def","ts":3.5,"op":"set","path":"p","args":[],"kwargs":{}}""" + "\n");
 
         var seen = new List<string>();
         while (!(seen.Contains("data: " + """{"id":"abc","ts":2.5,"path":"p","op":"set","status":"applied","args":[1],"kwargs":{}}""") && seen.Any(l => l.Contains("\"def\"", StringComparison.Ordinal))))

@@ -6,22 +6,15 @@ using Xunit.Abstractions;
 namespace RuntimeCtl.Cli.Tests.Dashboard;
 
 /// <summary>
-/// The page in Debian's Chromium (driven by Playwright) in front of a real QuickStart. Without Chromium the test
-/// passes with a note, unless <c>RUNTIMECTL_REQUIRE_BROWSER=1</c> (CI), where it fails.
+/// The page in Debian's Chromium (driven by Playwright) in front of a real QuickStart. Without Chromium the tests are
+/// skipped, unless <c>RUNTIMECTL_REQUIRE_BROWSER=1</c> (CI) makes them run and fail.
 /// </summary>
 public sealed class DashboardBrowserTests(RunningQuickStart quickStart, ITestOutputHelper output) : IClassFixture<RunningQuickStart>
 {
-    private static readonly string[] Chromiums = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"];
-
-    [Fact]
+    [BrowserFact]
     public async Task Page_ShowsControls_AppliesAndRejects_PlotsMetrics_WithoutConsoleErrors()
     {
-        var chromium = FindChromium();
-        if (chromium is null)
-        {
-            return;
-        }
-
+        var chromium = BrowserFactAttribute.RequireChromium();
         await using var server = await DashboardFixture.StartAsync(quickStart.Dir);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await LaunchAsync(playwright, chromium);
@@ -73,15 +66,10 @@ public sealed class DashboardBrowserTests(RunningQuickStart quickStart, ITestOut
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    [Fact]
+    [BrowserFact]
     public async Task Plot_StepRewoundByLoadCheckpoint_DrawsTheAbandonedBranchApartFromTheCurrentCurve()
     {
-        var chromium = FindChromium();
-        if (chromium is null)
-        {
-            return;
-        }
-
+        var chromium = BrowserFactAttribute.RequireChromium();
         // Arrange: a loss reported for steps 1..10, then, after a load_ckpt back to step 5, for steps 5..12.
         using var queue = new TempQueueDirectory();
         Directory.CreateDirectory(queue.Dir);
@@ -105,18 +93,6 @@ public sealed class DashboardBrowserTests(RunningQuickStart quickStart, ITestOut
         Assert.Equal(6, (await abandoned[0].GetAttributeAsync("points"))!.Split(' ').Length);
         var currentLengths = await Task.WhenAll(current.Select(async c => (await c.GetAttributeAsync("points"))!.Split(' ').Length));
         Assert.Equal(new[] { 4, 8 }, currentLengths);
-    }
-
-    private string? FindChromium()
-    {
-        var chromium = Chromiums.FirstOrDefault(File.Exists);
-        if (chromium is null)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("RUNTIMECTL_REQUIRE_BROWSER") != "1", "RUNTIMECTL_REQUIRE_BROWSER=1 but Chromium is missing: apt-get install -y chromium.");
-            output.WriteLine("SKIPPED: no Chromium at " + string.Join(" or ", Chromiums) + " (apt-get install -y chromium); set RUNTIMECTL_REQUIRE_BROWSER=1 to fail instead.");
-        }
-
-        return chromium;
     }
 
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright, string chromium) =>

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using RuntimeCtl.Cli.Dashboard;
-using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests.Dashboard;
 
@@ -147,7 +146,7 @@ public sealed class DashboardHardeningTests : IAsyncLifetime, IDisposable
     [Fact]
     public void Serve_IPv4MappedLoopback_ListensOnLoopback()
     {
-        using var serve = ChildProcess.Start(ExecutablePaths.Cli, ["-q", _q.Dir, "serve", "--host", "::ffff:127.0.0.1", "--port", "0"]);
+        using var serve = ChildProcess.StartDotnet(TestPaths.Cli, ["-q", _q.Dir, "serve", "--host", "::ffff:127.0.0.1", "--port", "0"]);
         var url = WaitForUrl(serve);
 
         Assert.StartsWith("http://127.0.0.1:", url, StringComparison.Ordinal);
@@ -157,7 +156,7 @@ public sealed class DashboardHardeningTests : IAsyncLifetime, IDisposable
     public void Serve_AddressNotOnThisMachine_FailsCleanly()
     {
         // 192.0.2.1 is TEST-NET-1: never an address of this machine, so binding fails; no packet is sent.
-        var result = ChildProcess.Run(ExecutablePaths.Cli, ["-q", _q.Dir, "serve", "--host", "192.0.2.1", "--allow-remote", "--port", "0"], TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "serve", "--host", "192.0.2.1", "--allow-remote", "--port", "0"], TimeSpan.FromMinutes(1));
 
         Assert.Equal(ExitCodes.Error, result.ExitCode);
         Assert.Contains("cannot listen on 192.0.2.1", result.Stderr, StringComparison.Ordinal);
@@ -168,8 +167,8 @@ public sealed class DashboardHardeningTests : IAsyncLifetime, IDisposable
     public void Serve_KestrelEndpointsInTheEnvironment_AreIgnored()
     {
         var extraPort = FreePort();
-        using var serve = ChildProcess.Start(
-            ExecutablePaths.Cli,
+        using var serve = ChildProcess.StartDotnet(
+            TestPaths.Cli,
             ["-q", _q.Dir, "serve", "--port", "0"],
             new Dictionary<string, string?>
             {
@@ -190,13 +189,9 @@ public sealed class DashboardHardeningTests : IAsyncLifetime, IDisposable
         File.WriteAllText(browser, $"#!/bin/sh\nf=\"${{1#file://}}\"\nprintf '%s\\n%s\\n%s\\n' \"$*\" \"$(stat -c %a \"$f\")\" \"$(cat \"$f\")\" > '{record}'\n");
         File.SetUnixFileMode(browser, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        using var serve = ChildProcess.Start(ExecutablePaths.Cli, ["-q", _q.Dir, "serve", "--port", "0", "--open"], new Dictionary<string, string?> { ["BROWSER"] = browser });
+        using var serve = ChildProcess.StartDotnet(TestPaths.Cli, ["-q", _q.Dir, "serve", "--port", "0", "--open"], new Dictionary<string, string?> { ["BROWSER"] = browser });
         var url = WaitForUrl(serve);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!File.Exists(record) && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(50);
-        }
+        Eventually.Until(() => File.Exists(record) && File.ReadAllText(record).EndsWith('\n'), "record of the browser's start");
 
         var lines = File.ReadAllLines(record);
         var token = new Uri(url).Query["?token=".Length..];
@@ -207,34 +202,14 @@ public sealed class DashboardHardeningTests : IAsyncLifetime, IDisposable
 
     private DashboardEvents GetEvents() => _server.Server.Api.Events;
 
-    private static async Task WaitUntil(Func<bool> condition, CancellationToken cancel)
-    {
-        while (!condition())
-        {
-            await Task.Delay(20, cancel);
-        }
-    }
+    private static Task WaitUntil(Func<bool> condition, CancellationToken cancel) =>
+        Eventually.UntilAsync(condition, "the expected number of event streams", cancellationToken: cancel);
 
     private static string WaitForUrl(ChildProcess serve)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            var line = serve.StdoutSoFar.Split('\n').FirstOrDefault(l => l.StartsWith("http", StringComparison.Ordinal));
-            if (line is not null)
-            {
-                return line.Trim();
-            }
-
-            if (serve.HasExited)
-            {
-                Assert.Fail("serve exited: " + serve.WaitForExit(TimeSpan.FromSeconds(5)));
-            }
-
-            Thread.Sleep(50);
-        }
-
-        throw new TimeoutException("serve printed no URL");
+        string? Url() => serve.StdoutLines.FirstOrDefault(l => l.StartsWith("http", StringComparison.Ordinal));
+        Eventually.Until(() => Url() is not null, "URL printed by serve", process: serve);
+        return Url()!.Trim();
     }
 
     private static int FreePort()

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests.EndToEnd;
 
@@ -12,9 +11,9 @@ public sealed class QuickStartRoundTripTests : IDisposable
 
     public void Dispose() => _q.Dispose();
 
-    private CliResult Runtimectl(params string[] args) => ChildProcess.Run(ExecutablePaths.Cli, ["-q", _q.Dir, .. args], Timeout);
+    private ProcessResult Runtimectl(params string[] args) => ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, .. args], Timeout);
 
-    private CliResult QuickStartOnce() => ChildProcess.Run(ExecutablePaths.QuickStart, ["--queue", _q.Dir, "--once"], Timeout);
+    private ProcessResult QuickStartOnce() => ChildProcess.RunDotnet(TestPaths.QuickStart, ["--queue", _q.Dir, "--once"], Timeout);
 
     [Fact]
     public void Runtimectl_CommandsThenQuickStartOnce_AreAppliedInOrder()
@@ -75,7 +74,7 @@ public sealed class QuickStartRoundTripTests : IDisposable
     [Fact]
     public void Runtimectl_Help_ExitsZero()
     {
-        var help = ChildProcess.Run(ExecutablePaths.Cli, ["--help"], Timeout);
+        var help = ChildProcess.RunDotnet(TestPaths.Cli, ["--help"], Timeout);
 
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("runtimectl -q DIR controls", help.Stdout, StringComparison.Ordinal);

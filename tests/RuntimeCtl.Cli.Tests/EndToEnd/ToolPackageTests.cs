@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.IO.Compression;
-using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests.EndToEnd;
 
@@ -33,7 +31,7 @@ public sealed class ToolPackageTests : IDisposable
         File.WriteAllText(Path.Combine(publishDir, "runtimectl-mcp"), "planted: a native binary of the publish");
         File.WriteAllText(Path.Combine(publishDir, "RuntimeCtl.Cli.dbg"), "planted");
 
-        var pack = Dotnet(["pack", ExecutablePaths.CliProject, "-c", "Release", "-o", _output, "-v", "q", "-nologo", "-p:ArtifactsPath=" + Artifacts]);
+        var pack = Dotnet(["pack", TestPaths.Recorded("CliProjectPath"), "-c", "Release", "-o", _output, "-v", "q", "-nologo", "-p:ArtifactsPath=" + Artifacts]);
 
         Assert.True(pack.ExitCode == 0, pack.Output);
         using var package = ZipFile.OpenRead(Directory.GetFiles(_output, "RuntimeCtl.Cli.*.nupkg", SearchOption.TopDirectoryOnly).Single());
@@ -47,30 +45,17 @@ public sealed class ToolPackageTests : IDisposable
 
     private string Property(string name)
     {
-        var result = Dotnet(["msbuild", ExecutablePaths.CliProject, "-p:Configuration=Release", "-p:ArtifactsPath=" + Artifacts, "-getProperty:" + name, "-nologo"]);
+        var result = Dotnet(["msbuild", TestPaths.Recorded("CliProjectPath"), "-p:Configuration=Release", "-p:ArtifactsPath=" + Artifacts, "-getProperty:" + name, "-nologo"]);
         Assert.True(result.ExitCode == 0, result.Output);
         return result.Output.Trim();
     }
 
-    private static (int ExitCode, string Output) Dotnet(string[] arguments)
+    private static ProcessResult Dotnet(string[] arguments)
     {
-        var start = new ProcessStartInfo(ExecutablePaths.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         // A build inside the test run: none of the test host's MSBuild settings leak into it.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToArray())
-        {
-            start.Environment.Remove(name);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "dotnet " + string.Join(' ', arguments) + " did not finish");
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var cleared = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(k => k, _ => (string?)null);
+        return ChildProcess.Run(TestPaths.DotnetHost, arguments, TimeSpan.FromMinutes(5), cleared);
     }
 }

@@ -1,5 +1,3 @@
-using RuntimeCtl.Cli.Tests.Support;
-
 namespace RuntimeCtl.Cli.Tests.EndToEnd;
 
 /// <summary><c>runtimectl --wait</c> as a child process against a real, running QuickStart.</summary>
@@ -11,12 +9,12 @@ public sealed class WaitExitCodeTests : IClassFixture<RunningQuickStart>
 
     public WaitExitCodeTests(RunningQuickStart trainer) => _trainer = trainer;
 
-    private CliResult Runtimectl(params string[] args) => ChildProcess.Run(ExecutablePaths.Cli, ["-q", _trainer.Dir, .. args], Timeout);
+    private ProcessResult Runtimectl(params string[] args) => ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _trainer.Dir, .. args], Timeout);
 
-    private static void AssertAck(CliResult result, int exitCode, string status)
+    private static void AssertAck(ProcessResult result, int exitCode, string status)
     {
         Assert.True(result.ExitCode == exitCode, result.ToString());
-        Assert.Equal(2, result.StdoutLines.Length);
+        Assert.Equal(2, result.StdoutLines.Count);
         var command = TempQueueDirectory.Parse(result.StdoutLines[0]);
         var ack = TempQueueDirectory.Parse(result.StdoutLines[1]);
         Assert.Equal(command.GetProperty("id").GetString(), ack.GetProperty("id").GetString());
@@ -68,7 +66,7 @@ public sealed class WaitExitCodeTests : IClassFixture<RunningQuickStart>
     {
         using var empty = new TempQueueDirectory();
 
-        var result = ChildProcess.Run(ExecutablePaths.Cli, ["-q", empty.Dir, "model.dropout.p", "0.3", "--wait", "--timeout", "0.5"], Timeout);
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", empty.Dir, "model.dropout.p", "0.3", "--wait", "--timeout", "0.5"], Timeout);
 
         Assert.Equal(5, result.ExitCode);
         Assert.Single(result.StdoutLines);

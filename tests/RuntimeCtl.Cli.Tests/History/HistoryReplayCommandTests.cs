@@ -123,7 +123,7 @@ public sealed class HistoryReplayCommandTests : IDisposable
     private static List<string> Run(string dir, Dictionary<long, string[]> sendBefore)
     {
         var state = new TrainState();
-        using var rt = Trainer.Create(dir, state);
+        using var rt = Trainer.Create(dir, state: state);
         var applied = new List<string>();
         for (long step = 0; step < 10; step++)
         {

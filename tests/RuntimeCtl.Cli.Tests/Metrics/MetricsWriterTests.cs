@@ -1,5 +1,3 @@
-using RuntimeCtl.Cli.Tests.Support;
-
 namespace RuntimeCtl.Cli.Tests.Metrics;
 
 public sealed class MetricsWriterTests : IDisposable

@@ -181,7 +181,7 @@ public sealed class RemoteCliTests : IClassFixture<RunningServe>
     [Fact]
     public void Send_AsTheRealBinary_WaitsForTheAck()
     {
-        var withUrl = ChildProcess.Run(ExecutablePaths.Cli, ["--url", _job.BaseUrl, "optimizer.lr.multiplier", "0.25", "--wait"], TimeSpan.FromSeconds(60), new Dictionary<string, string?> { ["RUNTIMECTL_TOKEN"] = _job.Token });
+        var withUrl = ChildProcess.RunDotnet(TestPaths.Cli, ["--url", _job.BaseUrl, "optimizer.lr.multiplier", "0.25", "--wait"], TimeSpan.FromSeconds(60), new Dictionary<string, string?> { ["RUNTIMECTL_TOKEN"] = _job.Token });
 
         Assert.True(withUrl.ExitCode == 0, withUrl.ToString());
         Assert.Equal("applied", TempQueueDirectory.Parse(withUrl.StdoutLines[1]).GetProperty("status").GetString());

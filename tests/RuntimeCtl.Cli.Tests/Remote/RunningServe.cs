@@ -1,5 +1,4 @@
 using RuntimeCtl.Cli.Tests.EndToEnd;
-using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests.Remote;
 
@@ -28,21 +27,18 @@ public sealed class RunningServe : IDisposable
         }
 
         Dir = _trainer?.Dir ?? _empty!.Dir;
-        _serve = ChildProcess.Start(ExecutablePaths.Cli, ["-q", Dir, "serve"]);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!_serve.StdoutSoFar.Contains('\n', StringComparison.Ordinal))
+        _serve = ChildProcess.StartDotnet(TestPaths.Cli, ["-q", Dir, "serve"]);
+        try
         {
-            if (_serve.HasExited || DateTime.UtcNow > deadline)
-            {
-                var result = _serve.WaitForExit(TimeSpan.FromSeconds(1));
-                Dispose();
-                throw new InvalidOperationException($"runtimectl serve did not print its URL: {result}");
-            }
-
-            Thread.Sleep(20);
+            Eventually.Until(() => _serve.Stdout.Contains('\n', StringComparison.Ordinal), "URL printed by runtimectl serve", process: _serve);
+        }
+        catch
+        {
+            Dispose();
+            throw;
         }
 
-        Url = _serve.StdoutSoFar.Split('\n')[0].Trim();
+        Url = _serve.Stdout.Split('\n')[0].Trim();
         var uri = new Uri(Url);
         BaseUrl = uri.GetLeftPart(UriPartial.Authority);
         Token = uri.Query["?token=".Length..];

@@ -1,5 +1,3 @@
-using RuntimeCtl.Cli.Tests.Support;
-
 namespace RuntimeCtl.Cli.Tests.Status;
 
 public sealed class AckFollowerTests : IDisposable
@@ -54,7 +52,12 @@ public sealed class AckFollowerTests : IDisposable
     public void Poll_FileShorterThanTheOffset_IsReadFromItsStart()
     {
         _q.AppendAck(Ack("id-1") + "\n");
+        var follower = new AckFollower(_q.Acks, "id-1", 1_000_000);
 
-        Assert.NotNull(new AckFollower(_q.Acks, "id-1", 1_000_000).Poll());
+        var found = follower.Poll();
+
+        Assert.Equal(Ack("id-1"), found?.Line);
+        Assert.Equal("applied", found?.Status);
+        Assert.Equal(Ack("id-1").Length + 1, follower.Offset);
     }
 }

@@ -1,5 +1,3 @@
-using RuntimeCtl.Cli.Tests.Support;
-
 namespace RuntimeCtl.Cli.Tests.Status;
 
 public sealed class AckTailTests : IDisposable

@@ -1,5 +1,4 @@
 using System.Text;
-using RuntimeCtl.Cli.Tests.Support;
 
 namespace RuntimeCtl.Cli.Tests.Status;
 

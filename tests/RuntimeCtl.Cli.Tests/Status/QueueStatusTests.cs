@@ -1,5 +1,3 @@
-using RuntimeCtl.Cli.Tests.Support;
-
 namespace RuntimeCtl.Cli.Tests.Status;
 
 public sealed class QueueStatusTests : IDisposable
@@ -12,7 +10,7 @@ public sealed class QueueStatusTests : IDisposable
     public void Read_CountsFromControllerAndFromScan_Agree()
     {
         var state = new TrainState();
-        using var rt = Trainer.Create(_q.Dir, state);
+        using var rt = Trainer.Create(_q.Dir, state: state);
         for (var i = 0; i < 5; i++)
         {
             CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.5]);
@@ -20,7 +18,7 @@ public sealed class QueueStatusTests : IDisposable
 
         rt.PollAndApply(state, TimeSpan.Zero);
         CommandSender.Enqueue(_q.Dir, "save_ckpt");
-        _q.AppendCommand("\n");
+        _q.AppendRaw("\n");
         _q.AppendAck("""{"id":"extra","ts":1.0,"status":"rejected","error":"x"}""" + "\n");
 
         var fast = QueueStatus.Read(_q.Dir, 3);
@@ -40,7 +38,7 @@ public sealed class QueueStatusTests : IDisposable
     public void Read_FilesReplacedSinceTheControllerWrote_FallsBackToScanning()
     {
         var state = new TrainState();
-        using (var rt = Trainer.Create(_q.Dir, state))
+        using (var rt = Trainer.Create(_q.Dir, state: state))
         {
             CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.5]);
             CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.5]);

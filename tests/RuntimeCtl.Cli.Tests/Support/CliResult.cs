@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace RuntimeCtl.Cli.Tests.Support;
 
-/// <summary>The outcome of one <c>runtimectl</c> run, in-process or as a child process.</summary>
+/// <summary>The outcome of one in-process <c>runtimectl</c> run (a child process gives a <see cref="ProcessResult"/>).</summary>
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {
     public string[] StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();

@@ -35,8 +35,8 @@ public sealed class ServerSession : IAsyncDisposable
         var transport = new StdioClientTransport(new StdioClientTransportOptions
         {
             Name = "runtimectl",
-            Command = Executables.DotnetHost,
-            Arguments = ["exec", Executables.Cli, "-q", queueDirectory, "mcp", .. options],
+            Command = TestPaths.DotnetHost,
+            Arguments = ["exec", TestPaths.Cli, "-q", queueDirectory, "mcp", .. options],
             EnvironmentVariables = new Dictionary<string, string?> { ["RUNTIMECTL_QUEUE"] = null },
             StandardErrorLines = line =>
             {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -13,7 +12,7 @@ public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposab
     private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("runtimectl-dp-");
 
     private static string Sample =>
-        typeof(MpiTrainingSampleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DataParallelSamplePath").Value!;
+        TestPaths.Recorded("DataParallelSamplePath");
 
     public void Dispose()
     {
@@ -89,7 +88,7 @@ public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposab
         // The checkpoint kept the lr; one copy, written by rank 0; the stop ended every rank at the step it was applied.
         Assert.All(ends, m => Assert.Equal(0.0005, double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture)));
         Assert.Equal(["mid"], Directory.GetDirectories(Path.Combine(_queue.Dir, "checkpoints")).Select(Path.GetFileName));
-        var summary = JsonDocument.Parse(result.Lines.Single(l => l.StartsWith("{\"steps\"", StringComparison.Ordinal))).RootElement;
+        var summary = JsonDocument.Parse(result.StdoutLines.Single(l => l.StartsWith("{\"steps\"", StringComparison.Ordinal))).RootElement;
         Assert.True(summary.GetProperty("stopped_by_command").GetBoolean());
         Assert.Equal(acks[^1].GetProperty("step").GetInt64(), summary.GetProperty("steps").GetInt64());
         Assert.Equal(1, summary.GetProperty("checkpoints").GetInt32());
@@ -121,18 +120,5 @@ public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposab
         Assert.Single(result.Matching(@"^rank \d checksum (\S+) lr").Select(m => m.Groups[1].Value).Distinct());
     }
 
-    private void WaitFor(MpiJob job, string what, Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Guard;
-        while (!condition())
-        {
-            if (job.HasExited)
-            {
-                Assert.Fail($"the job ended before {what}: {job.WaitForExit(TimeSpan.FromSeconds(5))}");
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"no {what} within {Guard.TotalSeconds} s");
-            Thread.Sleep(20);
-        }
-    }
+    private static void WaitFor(MpiJob job, string what, Func<bool> condition) => Eventually.Until(condition, what, Guard, job.Process);
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using Xunit.Abstractions;
 
 namespace RuntimeCtl.Mpi.Tests;
@@ -30,28 +29,20 @@ public sealed class FakeHosts : IDisposable
     public string? Problem { get; }
 
     public static string ScriptPath =>
-        typeof(FakeHosts).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FakeHostsScript").Value!;
+        TestPaths.Recorded("FakeHostsScript");
 
     /// <summary>The processes inside a fake host's network namespace (holders, Open MPI daemons, ranks).</summary>
     public static int[] Pids(string host) =>
         [.. Run("ip", ["netns", "pids", host]).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture))];
 
-    public static (int ExitCode, string Output) Script(params string[] arguments) => Run("bash", [ScriptPath, .. arguments]);
+    public static ProcessResult Script(params string[] arguments) => Run("bash", [ScriptPath, .. arguments]);
 
-    public static (int ExitCode, string Output) Run(string file, string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+    public static ProcessResult Run(string file, string[] arguments) => ChildProcess.Run(file, arguments, TimeSpan.FromMinutes(5));
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
+    /// <summary>Whether the bridge forwards frames to and from a fake host again (its port forwarding, its link up).</summary>
+    public static bool Forwards(int host) =>
+        Run("bridge", ["-n", "rtc-br", "link", "show", "dev", $"veth{host}"]).Stdout.Contains("state forwarding", StringComparison.Ordinal)
+        && Run("ip", ["-n", $"rtc-h{host}", "link", "show", "eth0"]).Stdout.Contains("LOWER_UP", StringComparison.Ordinal);
 
     public void Dispose()
     {
@@ -163,7 +154,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
 
         var cut = Stopwatch.StartNew();
         var down = FakeHosts.Run("ip", ["-n", "rtc-br", "link", "set", "veth2", "down"]);
-        MpiRunResult result;
+        ProcessResult result;
         try
         {
             result = job.WaitForExit(Guard);
@@ -172,7 +163,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
         finally
         {
             FakeHosts.Run("ip", ["-n", "rtc-br", "link", "set", "veth2", "up"]);
-            Thread.Sleep(3000); // the bridge forwards again only after a moment
+            Eventually.Until(() => FakeHosts.Forwards(2), "the bridge forwarding to rtc-h2 again"); // for the tests after this one
         }
 
         output.WriteLine($"mpirun ended {cut.Elapsed.TotalSeconds:F2} s after the cut\n{result}");
@@ -210,7 +201,7 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
     }
 
     private static string DataParallelSample =>
-        typeof(MultiHostMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DataParallelSamplePath").Value!;
+        TestPaths.Recorded("DataParallelSamplePath");
 
     private MpiJob Start(string[] arguments) => Start(arguments, MpiRun.ControlPlanePath);
 
@@ -237,9 +228,9 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
             environment: null);
     }
 
-    private (int ExitCode, string Output) Cli(string[] arguments)
+    private ProcessResult Cli(string[] arguments)
     {
-        var cli = typeof(MultiHostMpiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "CliPath").Value!;
+        var cli = TestPaths.Recorded("CliAssemblyPath");
         return FakeHosts.Run(MpiRun.DotnetHost, [cli, "-q", _queue.Dir, .. arguments]);
     }
 
@@ -272,18 +263,5 @@ public sealed class MultiHostMpiTests(FakeHosts hosts, ITestOutputHelper output)
         }
     }
 
-    private static void Wait(MpiJob job, string what, Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Guard;
-        while (!condition())
-        {
-            if (job.HasExited)
-            {
-                Assert.Fail($"the job ended before {what}: {job.WaitForExit(TimeSpan.FromSeconds(5))}");
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"no {what} within {Guard.TotalSeconds} s");
-            Thread.Sleep(50);
-        }
-    }
+    private static void Wait(MpiJob job, string what, Func<bool> condition) => Eventually.Until(condition, what, Guard, job.Process);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Xunit.Abstractions;
@@ -103,7 +102,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
         output.WriteLine(result.ToString());
         Assert.False(result.TimedOut, result.ToString());
         Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains($"rank {crashRank} crashing at step 5", result.Lines);
+        Assert.Contains($"rank {crashRank} crashing at step 5", result.StdoutLines);
         Assert.Empty(result.Matching(FinalLine));
     }
 
@@ -146,7 +145,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>Every rank printed its final line, all with the same checksum and exactly <paramref name="lr"/>.</summary>
-    private static void AssertEveryRankEndsIdentical(MpiRunResult result, int ranks, double lr)
+    private static void AssertEveryRankEndsIdentical(ProcessResult result, int ranks, double lr)
     {
         var lines = result.Matching(FinalLine);
         Assert.True(lines.Count == ranks, result.ToString());
@@ -156,7 +155,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>Exactly <paramref name="expected"/> ranks saved the checkpoint, at one step with one checksum; returns the step.</summary>
-    private static long AssertCheckpointOnEveryRank(MpiRunResult result, IEnumerable<int> expected, string label)
+    private static long AssertCheckpointOnEveryRank(ProcessResult result, IEnumerable<int> expected, string label)
     {
         var lines = result.Matching(CheckpointLine).Where(m => m.Groups[2].Value == label).ToList();
         Assert.Equal(expected, lines.Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order());
@@ -179,21 +178,5 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Waits until <paramref name="condition"/> holds; fails, with the job's output, if the job ends first or the guard passes.</summary>
-    private void WaitFor(MpiJob job, string what, Func<bool> condition)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            // The job may have written what we wait for just before it ended: look once more before failing.
-            if ((job.HasExited || waited.Elapsed > Guard) && !condition())
-            {
-                var result = job.WaitForExit(TimeSpan.Zero);
-                output.WriteLine(result.ToString());
-                Assert.Fail($"Waited {waited.Elapsed.TotalSeconds:F1} s for {what} in vain. {result}");
-            }
-
-            Thread.Sleep(20);
-        }
-    }
+    private static void WaitFor(MpiJob job, string what, Func<bool> condition) => Eventually.Until(condition, what, Guard, job.Process);
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Metrics;
 

@@ -1,5 +1,3 @@
-using RuntimeCtl.Tests.Support;
-
 namespace RuntimeCtl.Tests.Queue;
 
 public sealed class AckedIdsTests : IDisposable

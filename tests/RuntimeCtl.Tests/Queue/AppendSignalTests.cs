@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 

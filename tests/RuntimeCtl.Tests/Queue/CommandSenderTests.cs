@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 
@@ -52,16 +51,21 @@ public sealed class CommandSenderTests : IDisposable
     [Fact]
     public void Enqueue_TornLineThatItsWriterCompletesWithinTheGrace_StaysWhole()
     {
-        // A writer that does not take our lock writes its line in two parts; the second lands 50 ms later.
+        // A writer that does not take our lock writes its line in two parts, the second as soon as the sender has read
+        // the torn tail (the kernel reports the read), so the sender is inside its grace when the line is completed.
         _q.AppendRaw("{\"id\":\"slow\",\"path\":\"model.dr");
+        var sawTornTail = false;
+        using var reads = new FileReadWatch(_q.Dir, "commands.jsonl");
         var writer = new Thread(() =>
         {
-            Thread.Sleep(50);
+            sawTornTail = reads.WaitForRead(TimeSpan.FromSeconds(30));
             _q.AppendRaw("opout.p\",\"args\":[0.2]}\n");
         });
         writer.Start(); // its own thread, so a busy thread pool cannot hold it back past the grace
         CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.3]);
         writer.Join();
+
+        Assert.True(sawTornTail, "the sender did not read commands.jsonl");
 
         var lines = File.ReadAllLines(_q.Commands);
         Assert.Equal(2, lines.Length);

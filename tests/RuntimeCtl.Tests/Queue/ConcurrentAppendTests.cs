@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 
@@ -40,11 +38,11 @@ public sealed class ConcurrentAppendTests(Xunit.Abstractions.ITestOutputHelper o
         var script = Path.Combine(_q.Root, "writer.py");
         File.WriteAllText(script, PythonWriter);
 
-        using var trainer = Process.Start(Executables.Start(Executables.QuickStart, "--queue", _q.Dir, "--every-s", "0", "--step-delay-ms", "1"))!;
-        var writers = new List<Process>();
+        using var trainer = ChildProcess.StartDotnet(TestPaths.QuickStart, ["--queue", _q.Dir, "--every-s", "0", "--step-delay-ms", "1"]);
+        var writers = new List<ChildProcess>();
         for (var s = 0; s < LibrarySenders; s++)
         {
-            writers.Add(Process.Start(Executables.Start(Executables.Sender, _q.Dir, $"lib{s}", LibraryLines.ToString(System.Globalization.CultureInfo.InvariantCulture)))!);
+            writers.Add(ChildProcess.StartDotnet(TestPaths.Sender, [_q.Dir, $"lib{s}", LibraryLines.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
         }
 
         for (var s = 0; s < PythonSenders; s++)
@@ -55,14 +53,13 @@ public sealed class ConcurrentAppendTests(Xunit.Abstractions.ITestOutputHelper o
         writers.Add(Python(script, "fd", FdLines, "fd"));
         foreach (var writer in writers)
         {
-            Assert.True(writer.WaitForExit(TimeSpan.FromMinutes(4)), "a writer hung");
-            Assert.True(writer.ExitCode == 0, writer.StandardError.ReadToEnd());
+            var written = writer.WaitForExit(TimeSpan.FromMinutes(4));
+            Assert.True(written.ExitCode == 0, written.ToString());
             writer.Dispose();
         }
 
-        trainer.Kill(entireProcessTree: true);
-        trainer.WaitForExit();
-        var drain = Executables.Run(Executables.Start(Executables.QuickStart, "--queue", _q.Dir, "--once"), TimeSpan.FromMinutes(2));
+        trainer.Kill();
+        var drain = ChildProcess.RunDotnet(TestPaths.QuickStart, ["--queue", _q.Dir, "--once"], TimeSpan.FromMinutes(2));
         Assert.Equal(0, drain.ExitCode);
 
         var expected = (LibrarySenders * LibraryLines) + (PythonSenders * PythonLines) + FdLines;
@@ -93,14 +90,6 @@ public sealed class ConcurrentAppendTests(Xunit.Abstractions.ITestOutputHelper o
         }
     }
 
-    private Process Python(string script, string name, int count, string mode)
-    {
-        var info = new ProcessStartInfo("python3") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var arg in (string[])[script, _q.Commands, name, count.ToString(System.Globalization.CultureInfo.InvariantCulture), mode])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info)!;
-    }
+    private ChildProcess Python(string script, string name, int count, string mode) =>
+        ChildProcess.Start("python3", [script, _q.Commands, name, count.ToString(System.Globalization.CultureInfo.InvariantCulture), mode]);
 }

@@ -89,15 +89,9 @@ public sealed class DiskFullTests(Xunit.Abstractions.ITestOutputHelper output) :
 
         // The file's last page may still hold a few lines; send until the disk refuses.
         var sent = 1;
-        (int ExitCode, string Stdout, string Stderr) result = default;
-        for (var i = 0; i < 20; i++)
+        ProcessResult result;
+        while ((result = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", queue, "--force", "save_ckpt", "--kwargs", JsonSerializer.Serialize(new Dictionary<string, string> { ["label"] = new string('y', 900) })], TimeSpan.FromMinutes(1))).ExitCode == 0 && sent <= 20)
         {
-            result = Executables.Run(Executables.Start(Executables.Cli, "-q", queue, "--force", "save_ckpt", "--kwargs", JsonSerializer.Serialize(new Dictionary<string, string> { ["label"] = new string('y', 900) })), TimeSpan.FromMinutes(1));
-            if (result.ExitCode != 0)
-            {
-                break;
-            }
-
             sent++;
         }
 
@@ -112,8 +106,8 @@ public sealed class DiskFullTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.All(lines, l => JsonDocument.Parse(l).Dispose());
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) QuickStartOnce(string queue, string record) =>
-        Executables.Run(Executables.Start(Executables.QuickStart, "--queue", queue, "--once", "--record", record), TimeSpan.FromMinutes(1));
+    private static ProcessResult QuickStartOnce(string queue, string record) =>
+        ChildProcess.RunDotnet(TestPaths.QuickStart, ["--queue", queue, "--once", "--record", record], TimeSpan.FromMinutes(1));
 
     private static List<string> Applied(string record) => File.Exists(record) ? [.. File.ReadAllLines(record)] : [];
 

@@ -1,5 +1,3 @@
-using RuntimeCtl.Tests.Support;
-
 namespace RuntimeCtl.Tests.Queue;
 
 /// <summary>PROTOCOL §5.2 and §5.5: nothing applied twice, nothing skipped, across restarts and file replacement.</summary>

@@ -1,5 +1,4 @@
 using System.Text;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 
@@ -26,11 +24,11 @@ public sealed class KillRestartTests(Xunit.Abstractions.ITestOutputHelper output
         Directory.CreateDirectory(_q.Dir);
         File.SetUnixFileMode(_q.Dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var senders = new List<Process>();
+        var senders = new List<ChildProcess>();
         for (var s = 0; s < Senders; s++)
         {
             var name = $"s{s}";
-            senders.Add(Process.Start(s % 2 == 0 ? CliLoop(name, perSender) : Executables.Start(Executables.Sender, _q.Dir, name, perSender.ToString(System.Globalization.CultureInfo.InvariantCulture)))!);
+            senders.Add(s % 2 == 0 ? CliLoop(name, perSender) : ChildProcess.StartDotnet(TestPaths.Sender, [_q.Dir, name, perSender.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
         }
 
         var random = new Random(20261128);
@@ -38,21 +36,20 @@ public sealed class KillRestartTests(Xunit.Abstractions.ITestOutputHelper output
         var deadline = DateTime.UtcNow.AddMinutes(full ? 8 : 3);
         while ((senders.Any(p => !p.HasExited) || kills < MinKills) && DateTime.UtcNow < deadline)
         {
-            using var trainer = Process.Start(Executables.Start(Executables.QuickStart, "--queue", _q.Dir, "--every-s", "0", "--step-delay-ms", "1"))!;
-            Thread.Sleep(random.Next(150, 900));
-            trainer.Kill(entireProcessTree: true); // SIGKILL: no chance to finish a write
-            trainer.WaitForExit();
+            using var trainer = ChildProcess.StartDotnet(TestPaths.QuickStart, ["--queue", _q.Dir, "--every-s", "0", "--step-delay-ms", "1"]);
+            Thread.Sleep(random.Next(150, 900)); // a kill at a random moment, not a wait for something
+            trainer.Kill(); // SIGKILL: no chance to finish a write
             kills++;
         }
 
         foreach (var sender in senders)
         {
-            Assert.True(sender.WaitForExit(TimeSpan.FromMinutes(2)), "a sender hung");
-            Assert.Equal(0, sender.ExitCode);
+            var sent = sender.WaitForExit(TimeSpan.FromMinutes(2));
+            Assert.True(sent.ExitCode == 0, sent.ToString());
             sender.Dispose();
         }
 
-        var drain = Executables.Run(Executables.Start(Executables.QuickStart, "--queue", _q.Dir, "--once"), TimeSpan.FromMinutes(2));
+        var drain = ChildProcess.RunDotnet(TestPaths.QuickStart, ["--queue", _q.Dir, "--once"], TimeSpan.FromMinutes(2));
         Assert.Equal(0, drain.ExitCode);
 
         var commands = File.ReadAllLines(_q.Commands).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
@@ -79,13 +76,9 @@ public sealed class KillRestartTests(Xunit.Abstractions.ITestOutputHelper output
         }
     }
 
-    private ProcessStartInfo CliLoop(string name, int count)
+    private ChildProcess CliLoop(string name, int count)
     {
-        var script = $"for i in $(seq 0 {count - 1}); do dotnet exec '{Executables.Cli}' -q '{_q.Dir}' --force save_ckpt --kwargs \"{{\\\"label\\\":\\\"{name}-$i\\\"}}\" >/dev/null || exit 1; done";
-        var info = new ProcessStartInfo("bash") { UseShellExecute = false };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(script);
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        return info;
+        var script = $"for i in $(seq 0 {count - 1}); do '{TestPaths.DotnetHost}' exec '{TestPaths.Cli}' -q '{_q.Dir}' --force save_ckpt --kwargs \"{{\\\"label\\\":\\\"{name}-$i\\\"}}\" >/dev/null || exit 1; done";
+        return ChildProcess.Start("bash", ["-c", script]);
     }
 }

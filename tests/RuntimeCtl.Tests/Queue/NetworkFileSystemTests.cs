@@ -42,8 +42,8 @@ public sealed class NetworkFileSystemTests : IDisposable
         Assert.Contains("local disk", warning.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(silent, d => d.Code == "network-file-system");
 
-        var status = Executables.Run(Executables.Start(Executables.Cli, "-q", queue, "status"), TimeSpan.FromMinutes(1));
-        var quiet = Executables.Run(Executables.Start(Executables.Cli, "-q", queue, "status", "--allow-network-fs"), TimeSpan.FromMinutes(1));
+        var status = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", queue, "status"], TimeSpan.FromMinutes(1));
+        var quiet = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", queue, "status", "--allow-network-fs"], TimeSpan.FromMinutes(1));
         Assert.Equal(0, status.ExitCode);
         Assert.Contains("FUSE file system", status.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, quiet.ExitCode);
@@ -59,11 +59,11 @@ public sealed class NetworkFileSystemTests : IDisposable
             File.SetUnixFileMode(source, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             Directory.CreateDirectory(path);
             Path = path;
-            Programs.Run("bindfs", source, path);
+            ChildProcess.RunChecked("bindfs", source, path);
         }
 
         public string Path { get; }
 
-        public void Dispose() => Programs.Run("umount", Path);
+        public void Dispose() => ChildProcess.RunChecked("umount", Path);
     }
 }

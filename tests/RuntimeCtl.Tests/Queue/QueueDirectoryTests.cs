@@ -1,5 +1,3 @@
-using RuntimeCtl.Tests.Support;
-
 namespace RuntimeCtl.Tests.Queue;
 
 /// <summary>PROTOCOL §1 and issue 3.5: owner-only files, refusal of queues others can write.</summary>

@@ -37,7 +37,7 @@ public sealed class QueueHardeningTests : IDisposable
         Chown(_q.Acks, Nobody);
 
         // The other user answers every id with a forged "applied" ack; a root sender must not queue nor wait.
-        var result = Executables.Run(Executables.Start(Executables.Cli, "-q", _q.Dir, "--force", "save_ckpt", "--wait", "--timeout", "3"), TimeSpan.FromMinutes(1));
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "--force", "save_ckpt", "--wait", "--timeout", "3"], TimeSpan.FromMinutes(1));
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal(string.Empty, result.Stdout);
@@ -54,8 +54,8 @@ public sealed class QueueHardeningTests : IDisposable
         File.WriteAllText(_q.Acks, string.Empty);
         Chown(_q.Dir, Nobody);
 
-        var status = Executables.Run(Executables.Start(Executables.Cli, "-q", _q.Dir, "status"), TimeSpan.FromMinutes(1));
-        var controls = Executables.Run(Executables.Start(Executables.Cli, "-q", _q.Dir, "controls"), TimeSpan.FromMinutes(1));
+        var status = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "status"], TimeSpan.FromMinutes(1));
+        var controls = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", _q.Dir, "controls"], TimeSpan.FromMinutes(1));
 
         Assert.Contains("belongs to another user (uid 65534): its contents (acks, controller.json) are not trusted", status.Stderr, StringComparison.Ordinal);
         Assert.Contains("are not trusted", controls.Stderr, StringComparison.Ordinal);
@@ -177,48 +177,79 @@ public sealed class QueueHardeningTests : IDisposable
     }
 
     [Fact]
-    public void Configure_GroupWritableFileWithAllowShared_IsAccepted()
+    public void Configure_GroupWritableFileWithAllowShared_IsAcceptedAsItIs()
     {
+        // Arrange: a team's commands file, group-writable, with a command in it already.
         Directory.CreateDirectory(_q.Dir, OwnerOnly);
-        File.WriteAllText(_q.Commands, string.Empty);
+        File.WriteAllText(_q.Commands, """{"id":"team","path":"model.dropout.p","args":[0.2]}""" + "\n");
         File.SetUnixFileMode(_q.Commands, (UnixFileMode)0x1B0); // 0660
+        var state = new TrainState();
 
+        // Act
         using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { AllowSharedQueue = true, OnDiagnostic = _ => { } });
+        var acks = rt.PollAndApply(state, TimeSpan.Zero);
 
-        Assert.NotNull(rt.QueueDirectory);
+        // Assert: the file is read as it was (neither replaced nor made owner-only) and its command applied.
+        Assert.Equal(["team:Applied"], acks.Select(a => $"{a.Id}:{a.Status}"));
+        Assert.Equal(0.2, state.Dropout);
+        Assert.Equal((UnixFileMode)0x1B0, File.GetUnixFileMode(_q.Commands));
     }
 
     [Fact]
-    public async Task Report_FifoAtMetricsFile_NeitherBlocksNorThrows()
+    public async Task Report_FifoAtMetricsFile_NeitherBlocksNorThrowsAndWritesOnceItIsAFileAgain()
     {
+        // Arrange
         using var rt = Trainer.Create(_q.Dir);
-        MakeFifo(Path.Combine(_q.Dir, "metrics.jsonl"));
+        var metrics = Path.Combine(_q.Dir, "metrics.jsonl");
+        MakeFifo(metrics);
 
+        // Act: a report into the FIFO (no reader: a blocking open would hang), then one after it is removed.
         var report = Task.Run(() =>
         {
             rt.Report(1, "loss", 0.5);
             rt.FlushMetrics();
         });
-
         Assert.Same(report, await Task.WhenAny(report, Task.Delay(TimeSpan.FromSeconds(20))));
-        await report; // no exception
+        await report;
+        var stillFifo = UnixFileStatus.TryStat(metrics, out var status) && (status.Mode & 0xF000) == 0x1000; // S_IFIFO
+        File.Delete(metrics);
+        rt.Report(2, "loss", 0.25);
+        rt.FlushMetrics();
+
+        // Assert: the point for the FIFO was dropped (the FIFO left alone); the next one went into a new file.
+        Assert.True(stillFifo);
+        var point = TempQueueDirectory.Parse(Assert.Single(File.ReadAllLines(metrics)));
+        Assert.Equal(2, point.GetProperty("step").GetInt64());
+        Assert.Equal(0.25, point.GetProperty("value").GetDouble());
     }
 
     [Fact]
-    public async Task PollAndApply_CommandsFileReplacedByAFifo_NeitherBlocksNorThrows()
+    public async Task PollAndApply_CommandsFileReplacedByAFifo_NeitherBlocksNorThrowsAndResumesOnAFile()
     {
+        // Arrange
         var diagnostics = new List<RuntimeDiagnostic>();
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var state = new TrainState();
         using var rt = Trainer.Create(_q.Dir, new RuntimeControllerOptions { OnDiagnostic = diagnostics.Add, TimeProvider = time });
-        rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+        rt.PollAndApply(state, TimeSpan.Zero);
         File.Delete(_q.Commands);
         MakeFifo(_q.Commands);
         time.Advance(TimeSpan.FromSeconds(2));
 
-        var poll = Task.Run(() => rt.PollAndApply(new TrainState(), TimeSpan.Zero));
-
+        // Act: a poll of the FIFO (no writer: a blocking open would hang), then one after it is a file again.
+        var poll = Task.Run(() => rt.PollAndApply(state, TimeSpan.Zero));
         Assert.Same(poll, await Task.WhenAny(poll, Task.Delay(TimeSpan.FromSeconds(20))));
-        Assert.Empty(await poll);
+        var fromFifo = await poll;
+        File.Delete(_q.Commands);
+        _q.AppendLine("""{"id":"after","path":"model.dropout.p","args":[0.4]}""");
+        time.Advance(TimeSpan.FromSeconds(2));
+        var fromFile = rt.PollAndApply(state, TimeSpan.Zero);
+
+        // Assert
+        Assert.Empty(fromFifo);
+        Assert.Equal(["after"], fromFile.Select(a => a.Id));
+        Assert.Contains(diagnostics, d => d.Code == "commands-replaced");
+        Assert.Equal(0.4, state.Dropout);
     }
 
     [Fact]
@@ -236,7 +267,7 @@ public sealed class QueueHardeningTests : IDisposable
         Assert.Equal(before, Directory.GetFileSystemEntries(_q.Dir).Order().ToArray()); // no acks.jsonl, no journal
     }
 
-    private static void MakeFifo(string path) => Programs.Run("mkfifo", "-m", "600", path);
+    private static void MakeFifo(string path) => ChildProcess.RunChecked("mkfifo", "-m", "600", path);
 
-    private static void Chown(string path, int uid) => Programs.Run("chown", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
+    private static void Chown(string path, int uid) => ChildProcess.RunChecked("chown", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using CsCheck;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Queue;
 
@@ -42,13 +41,42 @@ public sealed class QueueModelTests
 
     private static void Run(Op[] ops)
     {
+        // A killed trainer is not disposed while its history runs. It is once the history is checked and its queue
+        // directory removed: left to the garbage collector, 300 histories' file watchers held every inotify instance
+        // the user has (128), which other tests and processes then could not get.
+        var trainers = new List<RuntimeController<TrainState>>();
+        try
+        {
+            Run(ops, trainers);
+        }
+        finally
+        {
+            foreach (var trainer in trainers)
+            {
+                trainer.Dispose();
+            }
+        }
+    }
+
+    private static void Run(Op[] ops, List<RuntimeController<TrainState>> trainers)
+    {
         using var q = new TempQueueDirectory();
         var applied = new Dictionary<string, int>();
         var sinceReplace = new List<string>(); // ids appended after the last truncation or replacement
         var next = 0;
         var torn = false;
         RuntimeController<TrainState>? trainer = null;
-        RuntimeController<TrainState> Trainer() => trainer ??= Create(q.Dir, applied);
+        RuntimeController<TrainState> Trainer()
+        {
+            if (trainer is null)
+            {
+                trainer = Create(q.Dir, applied);
+                trainers.Add(trainer);
+            }
+
+            return trainer;
+        }
+
         Trainer(); // the queue exists from the start
 
         foreach (var op in ops)

@@ -1,5 +1,3 @@
-using RuntimeCtl.Tests.Support;
-
 namespace RuntimeCtl.Tests.Status;
 
 public sealed class CommandHistoryTests : IDisposable

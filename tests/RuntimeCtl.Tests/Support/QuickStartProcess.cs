@@ -12,7 +12,12 @@ public static class QuickStartProcess
     /// <summary>QuickStart draining <paramref name="dir"/> once, appending each save_ckpt label to <paramref name="record"/> if given.</summary>
     public static ProcessStartInfo Once(string dir, string? record, params string[] options)
     {
-        var info = Executables.Start(Executables.QuickStart, "--queue", dir, "--once");
+        var info = new ProcessStartInfo(TestPaths.DotnetHost) { UseShellExecute = false };
+        foreach (var arg in (string[])["exec", TestPaths.QuickStart, "--queue", dir, "--once"])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         if (record is not null)
         {
             info.ArgumentList.Add("--record");
@@ -53,7 +58,12 @@ public static class QuickStartProcess
         return info;
     }
 
-    public static (int ExitCode, string Stdout, string Stderr) Run(ProcessStartInfo info) => Executables.Run(info, TimeSpan.FromMinutes(1));
+    public static (int ExitCode, string Stdout, string Stderr) Run(ProcessStartInfo info)
+    {
+        var environment = info.Environment.Where(e => e.Key.StartsWith("RUNTIMECTL", StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value);
+        var result = ChildProcess.Run(info.FileName, info.ArgumentList, TimeSpan.FromMinutes(1), environment);
+        return (result.ExitCode, result.Stdout, result.Stderr);
+    }
 
     /// <summary>Copies a queue directory's files (a template) to a new directory.</summary>
     public static string Copy(string from, string to)

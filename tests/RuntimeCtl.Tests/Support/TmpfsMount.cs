@@ -9,7 +9,7 @@ public sealed class TmpfsMount : IDisposable
     {
         Path = path;
         Directory.CreateDirectory(path);
-        Programs.Run("mount", "-t", "tmpfs", "-o", $"size={size},mode=0700", "tmpfs", path);
+        ChildProcess.RunChecked("mount", "-t", "tmpfs", "-o", $"size={size},mode=0700", "tmpfs", path);
         _filler = System.IO.Path.Combine(path, "filler");
     }
 
@@ -40,6 +40,6 @@ public sealed class TmpfsMount : IDisposable
 
     public void Dispose()
     {
-        Programs.Run("umount", "-l", Path);
+        ChildProcess.RunChecked("umount", "-l", Path);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Telemetry;
 

@@ -23,7 +23,7 @@ public sealed class LibTorchSharpPatchTests : IDisposable
         var nativeDirectory = _temp.Combine("out", "runtimes", "linux-x64", "native");
         Directory.CreateDirectory(nativeDirectory);
         _library = Path.Combine(nativeDirectory, "libLibTorchSharp.so");
-        File.Copy(TestPaths.PristineLibTorchSharp, _library);
+        File.Copy(LibTorchSharpPaths.Pristine, _library);
 
         // A stand-in for an SDK project: the build step hooks after CopyFilesToOutputDirectory.
         _project = _temp.Combine("patch.proj");
@@ -34,7 +34,7 @@ public sealed class LibTorchSharpPatchTests : IDisposable
               <PropertyGroup>
                 <OutDir>{_temp.Combine("out")}/</OutDir>
               </PropertyGroup>
-              <Import Project="{TestPaths.PatchTargets}" />
+              <Import Project="{LibTorchSharpPaths.PatchTargets}" />
               <Target Name="CopyFilesToOutputDirectory" />
             </Project>
             """);
@@ -117,10 +117,10 @@ public sealed class LibTorchSharpPatchTests : IDisposable
         var systemHasVersion = systemLibrary is not null
             && Occurrences(Encoding.Latin1.GetString(File.ReadAllBytes(systemLibrary)), "\0" + Version + "\0").Any();
 
-        var need = ElfVersionNeeds.Read(TestPaths.OutputLibTorchSharp).Single(n => n.Version == Version);
+        var need = ElfVersionNeeds.Read(LibTorchSharpPaths.Output).Single(n => n.Version == Version);
 
         Assert.Equal(!systemHasVersion, need.IsWeak);
-        Assert.False(ElfVersionNeeds.Read(TestPaths.PristineLibTorchSharp).Single(n => n.Version == Version).IsWeak);
+        Assert.False(ElfVersionNeeds.Read(LibTorchSharpPaths.Pristine).Single(n => n.Version == Version).IsWeak);
     }
 
     public void Dispose() => _temp.Dispose();
@@ -140,12 +140,12 @@ public sealed class LibTorchSharpPatchTests : IDisposable
 
     private string RunBuildStep(params string[] properties)
     {
-        var result = ProcessRunner.Run(
+        var result = ChildProcess.Run(
             TestPaths.DotnetHost,
             ["msbuild", _project, "-t:CopyFilesToOutputDirectory", "-nologo", "-nodeReuse:false", "-v:n", .. properties],
             MsBuildTimeout);
         Assert.True(result.ExitCode == 0, $"MSBuild failed: {result}");
-        return result.StandardOutput;
+        return result.Stdout;
     }
 
     private static string? FindSystemLibStdCxx()
@@ -156,7 +156,7 @@ public sealed class LibTorchSharpPatchTests : IDisposable
             return Debian;
         }
 
-        var listing = ProcessRunner.Run("ldconfig", ["-p"], MsBuildTimeout).StandardOutput;
+        var listing = ChildProcess.Run("ldconfig", ["-p"], MsBuildTimeout).Stdout;
         return listing.Split('\n')
             .Select(l => l.Trim())
             .Where(l => l.StartsWith("libstdc++.so.6 ", StringComparison.Ordinal) && l.Contains("x86-64", StringComparison.Ordinal))

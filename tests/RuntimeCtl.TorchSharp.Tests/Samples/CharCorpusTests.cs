@@ -1,5 +1,4 @@
 using System.Runtime.Loader;
-using RuntimeCtl.TorchSharp.Tests.Support;
 using TorchSharpTraining;
 
 namespace RuntimeCtl.TorchSharp.Tests.Samples;
@@ -79,7 +78,7 @@ public sealed class CharCorpusTests
         var context = new AssemblyLoadContext("sample-corpus", isCollectible: true);
         try
         {
-            var sample = context.LoadFromAssemblyPath(TestPaths.SampleAssembly);
+            var sample = context.LoadFromAssemblyPath(TestPaths.TorchSharpTraining);
             var names = sample.GetManifestResourceNames();
 
             var text = CharCorpus.LoadEmbedded(sample);

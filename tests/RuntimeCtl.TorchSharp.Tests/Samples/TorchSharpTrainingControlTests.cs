@@ -19,17 +19,15 @@ public sealed class TorchSharpTrainingControlTests : IDisposable
     public void Sample_PauseResumeStopThroughTheCli_PausesResumesAndExitsWithACheckpoint()
     {
         // Arrange: the sample polls every step and prints a plain line for every step.
-        using var sample = new RunningProcess(
-            TestPaths.DotnetHost,
-            [TestPaths.SampleAssembly, "--queue", Queue, "--step-delay-ms", "20", "--log-every", "1"]);
-        SampleWait.Until(() => ControllerStep() >= 3, "the sample to start polling", sample, Patience);
+        using var sample = ChildProcess.StartDotnet(TestPaths.TorchSharpTraining, ["--queue", Queue, "--step-delay-ms", "20", "--log-every", "1"]);
+        Eventually.Until(() => ControllerStep() >= 3, "the sample to start polling", Patience, sample);
 
         // Act 1: pause, and watch the trainer poll on at the same step.
         var pause = RunCli(sample, "train.pause");
         var pausedAt = pause.GetProperty("step").GetInt64();
         var pausedTs = pause.GetProperty("ts").GetDouble();
         var pollsSeen = new HashSet<double>();
-        SampleWait.Until(
+        Eventually.Until(
             () =>
             {
                 // controller.json is rewritten about once a second; only versions newer than the ack count.
@@ -43,23 +41,23 @@ public sealed class TorchSharpTrainingControlTests : IDisposable
                 return pollsSeen.Count >= 2;
             },
             "two controller.json updates while paused",
-            sample,
-            Patience);
+            Patience,
+            sample);
 
         // Assert 1: polls went on, no step ran after the one the pause was applied at.
         Assert.Equal(pausedAt, SampleWait.LastPrintedStep(sample));
 
         // Act 2: resume, and wait for the steps to move on.
         RunCli(sample, "train.resume");
-        SampleWait.Until(() => ControllerStep() > pausedAt + 2, "the steps to advance after train.resume", sample, Patience);
+        Eventually.Until(() => ControllerStep() > pausedAt + 2, "the steps to advance after train.resume", Patience, sample);
 
         // Act 3: stop with a checkpoint.
         var stop = RunCli(sample, "train.stop", "--kwargs", "{\"save\":true}");
-        Assert.True(sample.WaitForExit(Patience), "The sample did not exit after train.stop.\n" + sample);
+        var ended = sample.WaitForExit(Patience);
 
         // Assert: a clean exit, a summary that says so, and the checkpoint at the step the stop was applied at.
-        Assert.True(sample.ExitCode == 0, sample.ToString());
-        var lines = sample.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(ended.ExitCode == 0, ended.ToString());
+        var lines = ended.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         using var summary = JsonDocument.Parse(lines[^1]);
         var root = summary.RootElement;
         var stoppedAt = stop.GetProperty("step").GetInt64();
@@ -69,20 +67,18 @@ public sealed class TorchSharpTrainingControlTests : IDisposable
         var checkpoint = Assert.Single(root.GetProperty("checkpoints").EnumerateArray()).GetString()!;
         Assert.Equal(Path.Combine(Queue, "checkpoints", $"step-{stoppedAt}"), checkpoint);
         Assert.Equal(stoppedAt, TorchSharpCheckpoint.ReadInfo(checkpoint).Step);
-        Assert.Contains($"[step {pausedAt}] train.resume applied", sample.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"[step {pausedAt}] train.resume applied", sample.Stderr, StringComparison.Ordinal);
     }
 
     public void Dispose() => _temp.Dispose();
 
     // Sends one command with --wait and returns its ack, which must say applied.
-    private JsonElement RunCli(RunningProcess sample, string path, params string[] more)
+    private JsonElement RunCli(ChildProcess sample, string path, params string[] more)
     {
-        var result = ProcessRunner.Run(
-            TestPaths.DotnetHost,
-            [TestPaths.CliAssembly, "-q", Queue, path, .. more, "--wait", "--timeout", "60"],
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", Queue, path, .. more, "--wait", "--timeout", "60"],
             Patience + Patience);
         Assert.True(result.ExitCode == 0, $"runtimectl {path}: {result}\n{sample}");
-        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
         using var ack = JsonDocument.Parse(lines[1]);
         Assert.Equal("applied", ack.RootElement.GetProperty("status").GetString());

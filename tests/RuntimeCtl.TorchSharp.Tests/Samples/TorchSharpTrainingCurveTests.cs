@@ -81,9 +81,9 @@ public sealed class TorchSharpTrainingCurveTests : IDisposable
 
     private static (List<(long Step, double Loss)> Validation, JsonElement Summary) Run(string queue, params string[] options)
     {
-        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.SampleAssembly, "--queue", queue, "--seed", "7", "--threads", "1", .. options], Timeout);
+        var result = ChildProcess.RunDotnet(TestPaths.TorchSharpTraining, ["--queue", queue, "--seed", "7", "--threads", "1", .. options], Timeout);
         Assert.True(result.ExitCode == 0, result.ToString());
-        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var validation = new List<(long, double)>();
         foreach (var line in lines.Where(l => l.StartsWith("step ", StringComparison.Ordinal)))
         {

@@ -25,17 +25,15 @@ public sealed class TorchSharpTrainingObservabilityTests : IDisposable
         var queue = _temp.Combine("queue");
         var events = _temp.Combine("tb");
         var port = FreePort();
-        using var sample = new RunningProcess(
-            TestPaths.DotnetHost,
-            [TestPaths.SampleAssembly, "--queue", queue, "--step-delay-ms", "5", "--log-every", "1", "--metrics-port", port.ToString(CultureInfo.InvariantCulture), "--tensorboard", events]);
+        using var sample = ChildProcess.StartDotnet(TestPaths.TorchSharpTraining, ["--queue", queue, "--step-delay-ms", "5", "--log-every", "1", "--metrics-port", port.ToString(CultureInfo.InvariantCulture), "--tensorboard", events]);
         var applied = Cli(["-q", queue, "optimizer.lr", "0.0005", "--wait", "--timeout", "60"]);
-        var failed = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.CliAssembly, "-q", queue, "model.dropout.p", "1.5", "--wait", "--timeout", "60"], Patience);
+        var failed = ChildProcess.RunDotnet(TestPaths.Cli, ["-q", queue, "model.dropout.p", "1.5", "--wait", "--timeout", "60"], Patience);
         Assert.True(failed.ExitCode == 4, failed.ToString());
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var scrape = await Scrape(http, port, sample);
         Cli(["-q", queue, "train.stop"]);
-        Assert.True(sample.WaitForExit(Patience), sample.ToString());
+        sample.WaitForExit(Patience);
 
         Assert.Contains(scrape, l => l.StartsWith("runtimectl_commands_total{", StringComparison.Ordinal) && l.Contains("path=\"optimizer.lr\"", StringComparison.Ordinal) && l.Contains("status=\"applied\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
         Assert.Contains(scrape, l => l.StartsWith("runtimectl_commands_total{", StringComparison.Ordinal) && l.Contains("path=\"model.dropout.p\"", StringComparison.Ordinal) && l.Contains("status=\"failed\"", StringComparison.Ordinal));
@@ -69,7 +67,7 @@ public sealed class TorchSharpTrainingObservabilityTests : IDisposable
         return events;
     }
 
-    private static async Task<string[]> Scrape(HttpClient http, int port, RunningProcess sample)
+    private static async Task<string[]> Scrape(HttpClient http, int port, ChildProcess sample)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -95,9 +93,9 @@ public sealed class TorchSharpTrainingObservabilityTests : IDisposable
 
     private static System.Text.Json.JsonElement Cli(string[] arguments)
     {
-        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.CliAssembly, .. arguments, .. arguments.Contains("--wait") ? Array.Empty<string>() : ["--wait", "--timeout", "60"]], Patience);
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, [.. arguments, .. arguments.Contains("--wait") ? Array.Empty<string>() : ["--wait", "--timeout", "60"]], Patience);
         Assert.True(result.ExitCode == 0, result.ToString());
-        using var ack = System.Text.Json.JsonDocument.Parse(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1]);
+        using var ack = System.Text.Json.JsonDocument.Parse(result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1]);
         return ack.RootElement.Clone();
     }
 

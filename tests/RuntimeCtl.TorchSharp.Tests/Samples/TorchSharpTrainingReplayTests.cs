@@ -27,15 +27,14 @@ public sealed class TorchSharpTrainingReplayTests : IDisposable
             var previous = -1L;
             foreach (var (path, value) in ((string, string)[])[("optimizer.lr", "0.0005"), ("model.dropout.p", "0.3"), ("optimizer.lr.multiplier", "0.5")])
             {
-                SampleWait.Until(() => SampleWait.LastPrintedStep(sample) >= previous + 40, "the steps to advance", sample, Patience);
+                Eventually.Until(() => SampleWait.LastPrintedStep(sample) >= previous + 40, "the steps to advance", Patience, sample);
                 var ack = Cli(["-q", live, path, value, "--wait", "--timeout", "60"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)[1];
                 using var document = JsonDocument.Parse(ack);
                 Assert.Equal("applied", document.RootElement.GetProperty("status").GetString());
                 previous = document.RootElement.GetProperty("step").GetInt64();
             }
 
-            Assert.True(sample.WaitForExit(Patience), sample.ToString());
-            liveHash = Hash(sample);
+            liveHash = Hash(sample.WaitForExit(Patience));
         }
 
         var history = Cli(["-q", live, "history", "--status", "applied"]).Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -46,15 +45,13 @@ public sealed class TorchSharpTrainingReplayTests : IDisposable
         string replayHash;
         using (var replay = Start(replayed))
         {
-            Assert.True(replay.WaitForExit(Patience), replay.ToString());
-            replayHash = Hash(replay);
+            replayHash = Hash(replay.WaitForExit(Patience));
         }
 
         string plainHash;
         using (var plain = Start(_temp.Combine("plain")))
         {
-            Assert.True(plain.WaitForExit(Patience), plain.ToString());
-            plainHash = Hash(plain);
+            plainHash = Hash(plain.WaitForExit(Patience));
         }
 
         // The replay applied each command at the step the live run did.
@@ -67,21 +64,21 @@ public sealed class TorchSharpTrainingReplayTests : IDisposable
     private static long[] AckSteps(string history) =>
         [.. history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64())];
 
-    private static RunningProcess Start(string queue, params string[] more) =>
-        new(TestPaths.DotnetHost, [TestPaths.SampleAssembly, "--queue", queue, "--steps", Steps.ToString(CultureInfo.InvariantCulture), "--seed", "7", "--threads", "1", .. more]);
+    private static ChildProcess Start(string queue, params string[] more) =>
+        ChildProcess.StartDotnet(TestPaths.TorchSharpTraining, ["--queue", queue, "--steps", Steps.ToString(CultureInfo.InvariantCulture), "--seed", "7", "--threads", "1", .. more]);
 
-    private static string Hash(RunningProcess sample)
+    private static string Hash(ProcessResult sample)
     {
         Assert.True(sample.ExitCode == 0, sample.ToString());
-        var last = sample.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
+        var last = sample.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
         using var summary = JsonDocument.Parse(last);
         return summary.RootElement.GetProperty("parameters_sha256").GetString()!;
     }
 
     private static string Cli(string[] arguments)
     {
-        var result = ProcessRunner.Run(TestPaths.DotnetHost, [TestPaths.CliAssembly, .. arguments], Patience);
+        var result = ChildProcess.RunDotnet(TestPaths.Cli, [.. arguments], Patience);
         Assert.True(result.ExitCode == 0, $"runtimectl {string.Join(' ', arguments)}: {result}");
-        return result.StandardOutput;
+        return result.Stdout;
     }
 }
