@@ -21,6 +21,31 @@ public sealed class TempQueueDirectory : IDisposable
 
     public string Acks => Path.Combine(Dir, "acks.jsonl");
 
+    public string Controller => Path.Combine(Dir, "controller.json");
+
+    /// <summary>Creates the directory owner-only, as the trainer does.</summary>
+    public TempQueueDirectory Create()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(Dir);
+        }
+        else
+        {
+            Directory.CreateDirectory(Dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return this;
+    }
+
+    /// <summary>Appends <paramref name="text"/> to <c>acks.jsonl</c> as it is (a trainer's lines, or hostile ones).</summary>
+    public void AppendAck(string text)
+    {
+        Create();
+        using var stream = new FileStream(Acks, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        stream.Write(Encoding.UTF8.GetBytes(text));
+    }
+
     public void AppendRaw(string text) => AppendBytes(Encoding.UTF8.GetBytes(text));
 
     public void AppendBytes(byte[] bytes)

@@ -1,7 +1,7 @@
 using System.Text;
-using RuntimeCtl.Cli.Tests.Support;
+using RuntimeCtl.Tests.Support;
 
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class LineCounterTests : IDisposable
 {

@@ -1,6 +1,6 @@
-using RuntimeCtl.Cli.Tests.Support;
+using RuntimeCtl.Tests.Support;
 
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class ControllerSnapshotTests : IDisposable
 {

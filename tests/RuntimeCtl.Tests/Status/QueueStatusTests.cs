@@ -1,6 +1,6 @@
-using RuntimeCtl.Cli.Tests.Support;
+using RuntimeCtl.Tests.Support;
 
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class QueueStatusTests : IDisposable
 {
@@ -12,7 +12,7 @@ public sealed class QueueStatusTests : IDisposable
     public void Read_CountsFromControllerAndFromScan_Agree()
     {
         var state = new TrainState();
-        using var rt = Trainer.Create(_q.Dir, state);
+        using var rt = Trainer.Create(_q.Dir);
         for (var i = 0; i < 5; i++)
         {
             CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.5]);
@@ -20,7 +20,7 @@ public sealed class QueueStatusTests : IDisposable
 
         rt.PollAndApply(state, TimeSpan.Zero);
         CommandSender.Enqueue(_q.Dir, "save_ckpt");
-        _q.AppendCommand("\n");
+        _q.AppendRaw("\n");
         _q.AppendAck("""{"id":"extra","ts":1.0,"status":"rejected","error":"x"}""" + "\n");
 
         var fast = QueueStatus.Read(_q.Dir, 3);
@@ -40,7 +40,7 @@ public sealed class QueueStatusTests : IDisposable
     public void Read_FilesReplacedSinceTheControllerWrote_FallsBackToScanning()
     {
         var state = new TrainState();
-        using (var rt = Trainer.Create(_q.Dir, state))
+        using (var rt = Trainer.Create(_q.Dir))
         {
             CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.5]);
             CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.5]);
