@@ -40,7 +40,7 @@ internal static class FollowCommand
             }
 
             context.Stdout.Flush();
-            WaitHandle.WaitAny(handles, AckFollower.FallbackPoll);
+            WaitHandle.WaitAny(handles, QueueWatcher.FallbackPoll);
         }
 
         return ExitCodes.Success;

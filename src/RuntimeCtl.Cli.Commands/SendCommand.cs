@@ -25,7 +25,7 @@ internal static class SendCommand
         }
 
         // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = request.Wait ? AckFollower.LengthOf(queue.Acks) : 0;
+        var acksBefore = request.Wait ? LineFollower.LengthOf(queue.Acks) : 0;
         SentCommand sent;
         try
         {
@@ -44,7 +44,7 @@ internal static class SendCommand
             return ExitCodes.Success;
         }
 
-        return AckWaiter.Wait(queue, new AckFollower(queue.Acks, sent.Id, acksBefore, sent.AlternateIds), request.Timeout, context);
+        return AckWaiter.Wait(new AckFollower(queue.Acks, sent.Id, acksBefore, sent.AlternateIds), queue.Controller, request.Timeout, context);
     }
 
     private static int RunRemote(SendRequest request, RemoteEndpoint endpoint, CliContext context)

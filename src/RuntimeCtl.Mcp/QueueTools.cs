@@ -121,7 +121,7 @@ internal sealed class QueueTools
         }
 
         // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = AckFollower.LengthOf(_acks);
+        var acksBefore = LineFollower.LengthOf(_acks);
         SentCommand sent;
         try
         {

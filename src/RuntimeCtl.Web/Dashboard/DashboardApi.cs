@@ -461,7 +461,7 @@ internal sealed class DashboardApi
         }
 
         // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = AckFollower.LengthOf(_queue.Acks);
+        var acksBefore = LineFollower.LengthOf(_queue.Acks);
         SentCommand sent;
         try
         {

@@ -159,7 +159,7 @@ internal static class CommandHistory
         {
             var line = new MemoryStream();
             var block = new byte[4096];
-            for (var at = offset; line.Length <= 4 * 1024 * 1024; at += block.Length)
+            for (var at = offset; line.Length <= LineText.MaxReadBytes; at += block.Length)
             {
                 var read = RandomAccess.Read(file.SafeFileHandle, block, at);
                 var newline = read > 0 ? Array.IndexOf(block, (byte)'\n', 0, read) : -1;
@@ -172,7 +172,7 @@ internal static class CommandHistory
 
             try
             {
-                return JsonDocument.Parse(line.ToArray());
+                return JsonDocument.Parse(LineText.Trim(line.GetBuffer().AsSpan(0, (int)line.Length), offset).ToArray());
             }
             catch (JsonException)
             {
