@@ -27,7 +27,7 @@ internal static class ControlsCommand
         var why = problem is not null
             ? $"cannot list the controls: {problem}."
             : !Directory.Exists(request.QueueDirectory)
-                ? $"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts."
+                ? CliGrammar.NoQueueDirectory(request.QueueDirectory)
                 : $"there is no controller.json in '{request.QueueDirectory}', so the controls are unknown: no trainer has started on this queue yet, or it is one that does not write the file (such as the original Python runtimectl).";
         return Show(request, request.QueueDirectory, Path.GetFullPath(request.QueueDirectory), controller, context.Time.GetUtcNow(), why, context);
     }

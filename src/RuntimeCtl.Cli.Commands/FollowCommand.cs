@@ -10,7 +10,7 @@ internal static class FollowCommand
     {
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts (or the first command sent does).");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory));
             return ExitCodes.Error;
         }
 

@@ -32,7 +32,7 @@ internal static class HistoryCommand
 
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}.");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory));
             return ExitCodes.Error;
         }
 

@@ -14,7 +14,7 @@ internal static class ReplayCommand
     {
         if (!Directory.Exists(request.From))
         {
-            context.Note($"there is no queue directory '{request.From}' to replay (--from).");
+            context.Note(CliGrammar.NoQueueDirectory(request.From, "--from"));
             return ExitCodes.Usage;
         }
 

@@ -17,7 +17,7 @@ internal static class StatusCommand
             var read = remote.ReadStatus(request.Last);
             if (!read.Exists)
             {
-                context.Note($"there is no queue directory '{read.QueueDirectory}' on the dashboard's machine ({endpoint.Label}); the trainer creates it when it starts (or the first command sent does).");
+                context.Note(CliGrammar.NoQueueDirectory(read.QueueDirectory, $"the -q of 'runtimectl serve' on the dashboard's machine ({endpoint.Label})"));
                 return ExitCodes.Error;
             }
 
@@ -27,7 +27,7 @@ internal static class StatusCommand
 
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts (or the first command sent does).");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory));
             return ExitCodes.Error;
         }
 
