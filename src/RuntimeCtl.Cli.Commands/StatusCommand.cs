@@ -165,13 +165,12 @@ internal static class StatusCommand
 
     private static string Time(JsonElement ack, DateTimeOffset now)
     {
-        if (!ack.TryGetProperty("ts"u8, out var ts) || !ts.TryGetDouble(out var seconds) || !double.IsFinite(seconds)
-            || seconds is < 0 or > 253_402_300_799)
+        if (!ack.TryGetProperty("ts"u8, out var ts) || !ts.TryGetDouble(out var seconds) || JsonFormat.FromUnixSeconds(seconds) is not { } time)
         {
             return "?";
         }
 
-        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)), TimeZoneInfo.Local);
+        var local = TimeZoneInfo.ConvertTime(time, TimeZoneInfo.Local);
         var today = TimeZoneInfo.ConvertTime(now, TimeZoneInfo.Local).Date;
         return local.ToString(local.Date == today ? "HH:mm:ss" : "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
     }

@@ -193,7 +193,8 @@ internal sealed class DashboardApi
         {
             writer.WriteStartObject();
             writer.WriteString("queue_dir"u8, _queueDirectory);
-            writer.WriteNumber("now"u8, Math.Round(Freshness.UnixSeconds(now), 3));
+            writer.WritePropertyName("now"u8);
+            JsonFormat.WriteTimestamp(writer, now);
             writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
             writer.WriteNumber("commands"u8, status?.Commands.Lines ?? 0);
             writer.WriteNumber("acks"u8, status?.Acks.Lines ?? 0);
@@ -249,7 +250,8 @@ internal sealed class DashboardApi
             writer.WriteStartObject();
             writer.WriteString("queue_dir"u8, _queueDirectory);
             writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
-            writer.WriteNumber("now"u8, Freshness.UnixSeconds(_time.GetUtcNow()));
+            writer.WritePropertyName("now"u8);
+            JsonFormat.WriteTimestamp(writer, _time.GetUtcNow());
             StatusCommand.WriteCounts(writer, status);
             writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
             if (status.Tail.FirstProblem is { } bad)

@@ -46,7 +46,8 @@ internal sealed class RemoteQueue : IRemoteQueue
             tail,
             controller,
             String(root, "controller_problem"));
-        var now = DateTimeOffset.UnixEpoch + TimeSpan.FromSeconds(root.GetProperty("now").GetDouble());
+        var now = JsonFormat.FromUnixSeconds(root.GetProperty("now").GetDouble())
+            ?? throw new RemoteException($"the dashboard at {_endpoint.Label} replied with no usable time ('now'). Is it 'runtimectl serve'?", ExitCodes.Error);
         return new RemoteStatus(String(root, "queue_dir") ?? string.Empty, root.GetProperty("exists").GetBoolean(), now, status);
     }
 

@@ -81,7 +81,7 @@ internal sealed class MetricsWriter
             _json.WriteStartObject();
             _json.WriteNumber("step"u8, step);
             _json.WritePropertyName("ts"u8);
-            AckWriter.WriteTimestamp(_json, _time.GetUtcNow());
+            JsonFormat.WriteTimestamp(_json, _time.GetUtcNow());
             _json.WriteString("name"u8, name);
             _json.WriteNumber("value"u8, value);
             _json.WriteEndObject();

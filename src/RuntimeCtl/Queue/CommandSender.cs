@@ -41,7 +41,7 @@ public static class CommandSender
             writer.WriteStartObject();
             writer.WriteString("id"u8, id);
             writer.WritePropertyName("ts"u8);
-            AckWriter.WriteTimestamp(writer, timestamp);
+            JsonFormat.WriteTimestamp(writer, timestamp);
             writer.WriteString("op"u8, "set");
             writer.WriteString("path"u8, path);
             writer.WritePropertyName("args"u8);

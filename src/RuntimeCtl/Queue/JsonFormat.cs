@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -24,6 +25,34 @@ internal static class JsonFormat
         MaxDepth = MaxDepth,
         AllowDuplicateProperties = false,
     };
+
+    /// <summary>
+    /// Writes <paramref name="time"/> as the queue files write a time (<c>ts</c>, <c>last_poll_ts</c>): seconds since the
+    /// Unix epoch, always with a fraction, as Python's <c>time.time()</c> prints it.
+    /// </summary>
+    public static void WriteTimestamp(Utf8JsonWriter writer, DateTimeOffset time)
+    {
+        Span<byte> text = stackalloc byte[32];
+        if (UnixSeconds(time).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) && text[..written].IndexOfAny(".eE"u8) < 0)
+        {
+            ".0"u8.CopyTo(text[written..]);
+            written += 2;
+        }
+
+        writer.WriteRawValue(text[..written], skipInputValidation: true);
+    }
+
+    /// <summary>Gets <paramref name="time"/> as seconds since the Unix epoch, the number a queue file's time is.</summary>
+    public static double UnixSeconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
+
+    /// <summary>Gets the time a queue file's number of seconds since the Unix epoch stands for, or <see langword="null"/> when it is no time (not finite, before the epoch or after the year 9999).</summary>
+    public static DateTimeOffset? FromUnixSeconds(double seconds)
+    {
+        var range = DateTimeOffset.MaxValue - DateTimeOffset.UnixEpoch;
+        return double.IsFinite(seconds) && seconds >= 0 && seconds < range.TotalSeconds
+            ? DateTimeOffset.UnixEpoch.AddTicks((long)Math.Min(seconds * TimeSpan.TicksPerSecond, range.Ticks))
+            : null;
+    }
 
     /// <summary>Writes a line that is JSON already (an ack, a command, as read from the queue files), or <c>null</c> for none.</summary>
     public static void WriteRawOrNull(Utf8JsonWriter writer, string? json)

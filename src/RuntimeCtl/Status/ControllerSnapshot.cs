@@ -23,26 +23,26 @@ internal sealed class ControllerSnapshot
     {
         Json = root;
         Controls = controls;
-        Pid = Int64(root, "pid");
-        Host = String(root, "host");
-        StartedTs = Double(root, "started_ts");
-        LastPollTs = Double(root, "last_poll_ts");
-        StoppedTs = Double(root, "stopped_ts");
-        PollIntervalSeconds = Double(root, "poll_interval_s") is { } interval && double.IsFinite(interval) && interval >= 0 ? interval : 0;
-        Step = Int64(root, "step");
-        WorldSize = Int64(root, "world_size");
-        MaxLineBytes = Int64(root, "max_line_bytes");
-        CommandsLines = Int64(root, "commands_lines");
-        CommandsBytes = Int64(root, "commands_bytes");
-        AcksLines = Int64(root, "acks_lines");
-        AcksBytes = Int64(root, "acks_bytes");
+        Pid = Int64(root, ControllerFields.Pid);
+        Host = String(root, ControllerFields.Host);
+        StartedTs = Double(root, ControllerFields.StartedTs);
+        LastPollTs = Double(root, ControllerFields.LastPollTs);
+        StoppedTs = Double(root, ControllerFields.StoppedTs);
+        PollIntervalSeconds = Double(root, ControllerFields.PollIntervalSeconds) is { } interval && double.IsFinite(interval) && interval >= 0 ? interval : 0;
+        Step = Int64(root, ControllerFields.Step);
+        WorldSize = Int64(root, ControllerFields.WorldSize);
+        MaxLineBytes = Int64(root, ControllerFields.MaxLineBytes);
+        CommandsLines = Int64(root, ControllerFields.CommandsLines);
+        CommandsBytes = Int64(root, ControllerFields.CommandsBytes);
+        AcksLines = Int64(root, ControllerFields.AcksLines);
+        AcksBytes = Int64(root, ControllerFields.AcksBytes);
     }
 
     /// <summary>Gets the whole file as read.</summary>
     public JsonElement Json { get; }
 
     /// <summary>Gets whether the file lists the controls at all (a writer that does not know them leaves the list out).</summary>
-    public bool ListsControls => Json.TryGetProperty("controls"u8, out var controls) && controls.ValueKind == JsonValueKind.Array;
+    public bool ListsControls => Json.TryGetProperty(ControllerFields.Controls, out var controls) && controls.ValueKind == JsonValueKind.Array;
 
     /// <summary>Gets the registered controls, in the file's order.</summary>
     public IReadOnlyList<ControlSnapshot> Controls { get; }
@@ -90,7 +90,7 @@ internal sealed class ControllerSnapshot
     public TimeSpan FreshnessWindow => Freshness.Window(PollIntervalSeconds);
 
     /// <summary>Gets the seconds since the trainer's last poll (negative if its clock is ahead), or <see langword="null"/> when the file does not say.</summary>
-    public double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? Freshness.UnixSeconds(now) - ts : null;
+    public double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? JsonFormat.UnixSeconds(now) - ts : null;
 
     /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (PROTOCOL §4).</summary>
     /// <remarks>A last poll more than <see cref="ClockSkew"/> in the future is not fresh: such a file would otherwise count
@@ -167,36 +167,36 @@ internal sealed class ControllerSnapshot
     private static List<ControlSnapshot> ReadControls(JsonElement root)
     {
         var controls = new List<ControlSnapshot>();
-        if (!root.TryGetProperty("controls"u8, out var array) || array.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty(ControllerFields.Controls, out var array) || array.ValueKind != JsonValueKind.Array)
         {
             return controls;
         }
 
         foreach (var entry in array.EnumerateArray())
         {
-            if (entry.ValueKind != JsonValueKind.Object || String(entry, "path") is not { } path)
+            if (entry.ValueKind != JsonValueKind.Object || String(entry, ControllerFields.ControlPath) is not { } path)
             {
                 continue;
             }
 
             var parameters = new List<ControlParameter>();
-            if (entry.TryGetProperty("params"u8, out var list) && list.ValueKind == JsonValueKind.Array)
+            if (entry.TryGetProperty(ControllerFields.ControlParameters, out var list) && list.ValueKind == JsonValueKind.Array)
             {
                 foreach (var p in list.EnumerateArray())
                 {
                     if (p.ValueKind == JsonValueKind.Object)
                     {
                         parameters.Add(new ControlParameter(
-                            String(p, "name") ?? $"arg{parameters.Count}",
-                            String(p, "type") ?? "any",
-                            !p.TryGetProperty("required"u8, out var required) || required.ValueKind != JsonValueKind.False,
-                            p.TryGetProperty("keyword"u8, out var keyword) && keyword.ValueKind == JsonValueKind.True));
+                            String(p, ControllerFields.ParameterName) ?? $"arg{parameters.Count}",
+                            String(p, ControllerFields.ParameterType) ?? "any",
+                            !p.TryGetProperty(ControllerFields.ParameterRequired, out var required) || required.ValueKind != JsonValueKind.False,
+                            p.TryGetProperty(ControllerFields.ParameterKeyword, out var keyword) && keyword.ValueKind == JsonValueKind.True));
                     }
                 }
             }
 
-            JsonElement? value = entry.TryGetProperty("value"u8, out var v) ? v : null;
-            controls.Add(new ControlSnapshot(path, parameters, String(entry, "description"), value, entry));
+            JsonElement? value = entry.TryGetProperty(ControllerFields.ControlValue, out var v) ? v : null;
+            controls.Add(new ControlSnapshot(path, parameters, String(entry, ControllerFields.ControlDescription), value, entry));
         }
 
         return controls;
@@ -223,7 +223,4 @@ internal static class Freshness
         double.IsFinite(pollIntervalSeconds) && pollIntervalSeconds * 3 > MinimumWindow.TotalSeconds
             ? TimeSpan.FromSeconds(Math.Min(pollIntervalSeconds * 3, TimeSpan.MaxValue.TotalSeconds / 2))
             : MinimumWindow;
-
-    /// <summary>Gets <paramref name="time"/> as seconds since the Unix epoch, as the queue files write it.</summary>
-    public static double UnixSeconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
 }

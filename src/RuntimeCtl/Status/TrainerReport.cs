@@ -19,7 +19,7 @@ internal static class TrainerReport
 
         writer.WriteStartObject();
         writer.WriteBoolean("alive"u8, controller.IsFresh(now));
-        foreach (var name in (ReadOnlySpan<string>)["pid", "host", "step", "world_size", "started_ts", "last_poll_ts"])
+        foreach (var name in (ReadOnlySpan<string>)[ControllerFields.Pid, ControllerFields.Host, ControllerFields.Step, ControllerFields.WorldSize, ControllerFields.StartedTs, ControllerFields.LastPollTs])
         {
             if (controller.Json.TryGetProperty(name, out var value))
             {
@@ -38,7 +38,7 @@ internal static class TrainerReport
             writer.WriteNullValue();
         }
 
-        writer.WriteNumber("poll_interval_s"u8, controller.PollIntervalSeconds);
+        writer.WriteNumber(ControllerFields.PollIntervalSeconds, controller.PollIntervalSeconds);
         writer.WriteNumber("fresh_window_s"u8, controller.FreshnessWindow.TotalSeconds);
         writer.WriteEndObject();
     }

@@ -77,7 +77,7 @@ public sealed class ControllerSnapshotTests : IDisposable
     {
         _q.Create();
         var now = DateTimeOffset.UtcNow;
-        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + Freshness.UnixSeconds(now).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
+        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + JsonFormat.UnixSeconds(now).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
 
@@ -94,7 +94,7 @@ public sealed class ControllerSnapshotTests : IDisposable
     {
         _q.Create();
         var now = DateTimeOffset.UtcNow;
-        var ts = secondsAhead > 1e9 ? secondsAhead : Freshness.UnixSeconds(now) + secondsAhead;
+        var ts = secondsAhead > 1e9 ? secondsAhead : JsonFormat.UnixSeconds(now) + secondsAhead;
         File.WriteAllText(_q.Controller, "{\"pid\":1,\"last_poll_ts\":" + ts.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
@@ -109,7 +109,7 @@ public sealed class ControllerSnapshotTests : IDisposable
     {
         _q.Create();
         var now = DateTimeOffset.UtcNow;
-        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + (Freshness.UnixSeconds(now) + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
+        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + (JsonFormat.UnixSeconds(now) + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         Assert.True(ControllerSnapshot.TryRead(_q.Controller, out _)!.IsFresh(now)); // two machines' clocks may differ a little
     }
