@@ -45,7 +45,7 @@ public sealed partial class SendCommandTests : IDisposable
         using var other = new TempQueueDirectory();
         var cli = InProcess.Run("-q", _q.Dir, "optimizer.lr.multiplier", "0.5").StdoutLines[0];
 
-        var enqueued = CommandSender.Enqueue(other.Dir, "optimizer.lr.multiplier", [0.5]);
+        var enqueued = CommandSender.Enqueue(other.Dir, "optimizer.lr.multiplier", [0.5]).Line;
 
         Assert.Equal(["id", "ts", "op", "path", "args", "kwargs"], TempQueueDirectory.Keys(TempQueueDirectory.Parse(cli)));
         Assert.Equal(WithoutIdAndTimestamp(enqueued), WithoutIdAndTimestamp(cli));

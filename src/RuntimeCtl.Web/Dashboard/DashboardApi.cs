@@ -456,18 +456,16 @@ internal sealed class DashboardApi
         }
 
         var controller = ControllerSnapshot.TryRead(_queue.Controller, out _);
-        if (!body.Force && CommandSubmission.UnknownPathRefusal(controller, _queueDirectory, body.Path, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
+        if (!body.Force && controller?.UnknownPathRefusal(body.Path, _queueDirectory, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
         {
             await Error(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
             return;
         }
 
-        // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = LineFollower.LengthOf(_queue.Acks);
         SentCommand sent;
         try
         {
-            sent = CommandSubmission.Submit(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time, body.Source);
+            sent = CommandSender.Enqueue(_queueDirectory, body.Path, body.Args, body.Kwargs, new EnqueueOptions { AtStep = body.AtStep, AllowSharedQueue = _allowShared, Source = body.Source, TimeProvider = _time });
         }
         catch (CommandRefusedException e)
         {
@@ -483,7 +481,7 @@ internal sealed class DashboardApi
         FoundAck? ack = null;
         if (wait is { } seconds2)
         {
-            ack = await new AckFollower(_queue.Acks, sent.Id, acksBefore, sent.AlternateIds).WaitAsync(TimeSpan.FromSeconds(seconds2), _time, context.RequestAborted).ConfigureAwait(false);
+            ack = await new AckFollower(_queue.Acks, sent.Id, sent.AckOffset, sent.AlternateIds).WaitAsync(TimeSpan.FromSeconds(seconds2), _time, context.RequestAborted).ConfigureAwait(false);
         }
 
         await Reply(context, ack is null ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, writer =>
@@ -493,7 +491,7 @@ internal sealed class DashboardApi
             writer.WriteRawValue(sent.Line, skipInputValidation: true);
 
             // Where to look for its ack later (GET /api/ack): the length of acks.jsonl before it was queued.
-            writer.WriteNumber("ack_offset"u8, acksBefore);
+            writer.WriteNumber("ack_offset"u8, sent.AckOffset);
             writer.WriteStartArray("alternate_ids"u8);
             foreach (var alternate in sent.AlternateIds)
             {

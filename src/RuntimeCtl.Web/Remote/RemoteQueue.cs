@@ -60,7 +60,7 @@ internal sealed class RemoteQueue : IRemoteQueue
     }
 
     /// <inheritdoc/>
-    public RemoteCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep)
+    public SentCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep)
     {
         var body = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(body))
@@ -100,7 +100,7 @@ internal sealed class RemoteQueue : IRemoteQueue
         using var document = Json(Send(request));
         var root = document.RootElement;
         var command = root.GetProperty("command");
-        return new RemoteCommand(
+        return new SentCommand(
             command.GetProperty("id").GetString()!,
             command.GetRawText(),
             root.GetProperty("ack_offset").GetInt64(),
@@ -109,7 +109,7 @@ internal sealed class RemoteQueue : IRemoteQueue
 
     /// <inheritdoc/>
     /// <remarks>One call waits at most <see cref="MaxWaitPerCall"/>.</remarks>
-    public FoundAck? WaitForAck(RemoteCommand command, TimeSpan wait)
+    public FoundAck? WaitForAck(SentCommand command, TimeSpan wait)
     {
         var seconds = Math.Clamp(wait.TotalSeconds, 0, MaxWaitPerCall.TotalSeconds);
         var query = new StringBuilder("api/ack?id=").Append(Uri.EscapeDataString(command.Id))

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace RuntimeCtl;
@@ -107,6 +108,42 @@ internal sealed class ControllerSnapshot
 
     /// <summary>Gets whether a control with this exact path is registered.</summary>
     public bool HasControl(string path) => Controls.Any(c => string.Equals(c.Path, path, StringComparison.Ordinal));
+
+    /// <summary>Why a sender refuses a path this trainer does not know, or <see langword="null"/> to send it.</summary>
+    /// <param name="path">The control's path.</param>
+    /// <param name="queueLabel">The queue as the user named it (a directory, or a dashboard's address).</param>
+    /// <param name="now">The time, to tell whether the trainer is polling.</param>
+    /// <param name="forceHint">How the sender overrides the refusal, ending the message (<c>use --force to send it anyway</c>).</param>
+    /// <returns>
+    /// The refusal, naming the closest registered paths; <see langword="null"/> when the path is registered, or when the
+    /// list is not to be trusted (the trainer is not polling, or its file lists no controls): then send as the original does.
+    /// </returns>
+    public string? UnknownPathRefusal(string path, string queueLabel, DateTimeOffset now, string forceHint)
+    {
+        if (!ListsControls || !IsFresh(now) || HasControl(path))
+        {
+            return null;
+        }
+
+        var paths = Controls.Select(c => c.Path).ToArray();
+        var message = new StringBuilder($"the trainer on '{queueLabel}' has no control '{path}'");
+        var closest = PathSuggestions.Closest(path, paths);
+        if (closest.Count > 0)
+        {
+            message.Append(". Did you mean ").Append(string.Join(" or ", closest.Select(p => $"'{p}'"))).Append('?');
+        }
+        else if (paths.Length == 0)
+        {
+            message.Append("; it has no controls registered.");
+        }
+        else
+        {
+            message.Append(". Its controls: ").Append(string.Join(", ", paths.Take(12))).Append(paths.Length > 12 ? ", ..." : string.Empty).Append('.');
+        }
+
+        message.Append(" Nothing was sent; ").Append(forceHint).Append('.');
+        return message.ToString();
+    }
 
     /// <summary>
     /// Reads <c>controller.json</c>. Returns <see langword="null"/> when it is missing, or (with

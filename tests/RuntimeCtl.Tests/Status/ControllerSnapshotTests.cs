@@ -54,6 +54,19 @@ public sealed class ControllerSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void UnknownPathRefusal_LiveTrainer_NamesTheClosestPathAndTheWayToForce()
+    {
+        using var rt = Trainer.Create(_q.Dir);
+        var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
+
+        var refusal = controller.UnknownPathRefusal("optimizer.lr.multiplyer", "q", DateTimeOffset.UtcNow, "force it");
+
+        Assert.Equal("the trainer on 'q' has no control 'optimizer.lr.multiplyer'. Did you mean 'optimizer.lr.multiplier'? Nothing was sent; force it.", refusal);
+        Assert.Null(controller.UnknownPathRefusal("save_ckpt", "q", DateTimeOffset.UtcNow, "force it"));
+        Assert.Null(controller.UnknownPathRefusal("nope", "q", DateTimeOffset.UtcNow.AddHours(1), "force it")); // not polling: not trusted
+    }
+
+    [Fact]
     public void TryRead_MissingFile_IsNullWithoutAProblem()
     {
         Assert.Null(ControllerSnapshot.TryRead(_q.Controller, out var problem));
