@@ -17,13 +17,12 @@ internal static class ControlsCommand
             return Show(request, read.QueueDirectory, read.QueueDirectory, read.Status.Controller, read.Now, missing, context);
         }
 
-        var queue = new QueueDirectory(request.QueueDirectory);
-        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        if (QueueFiles.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
         {
             context.Note(foreign + ".");
         }
 
-        var controller = ControllerSnapshot.TryRead(queue.Controller, out var problem);
+        var controller = ControllerSnapshot.TryRead(Path.Combine(request.QueueDirectory, QueueFiles.Controller), out var problem);
         var why = problem is not null
             ? $"cannot list the controls: {problem}."
             : !Directory.Exists(request.QueueDirectory)

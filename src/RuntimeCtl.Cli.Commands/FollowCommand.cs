@@ -14,16 +14,16 @@ internal static class FollowCommand
             return ExitCodes.Error;
         }
 
-        var queue = new QueueDirectory(request.QueueDirectory);
+        var acks = Path.Combine(request.QueueDirectory, QueueFiles.Acks);
         using var changed = new AutoResetEvent(false);
-        using var watcher = QueueWatcher.TryWatch(queue.Path, QueueDirectory.AcksFile, () => changed.Set());
+        using var watcher = QueueWatcher.TryWatch(Path.GetFullPath(request.QueueDirectory), QueueFiles.Acks, () => changed.Set());
 
         // The follower starts at the current end before the tail is read: a line written in between is printed
         // twice at worst, never lost.
-        var follower = LineFollower.FromEnd(queue.Acks);
+        var follower = LineFollower.FromEnd(acks);
         if (request.Last > 0)
         {
-            var tail = AckTail.Read(queue.Acks, request.Last, upTo: follower.Offset);
+            var tail = AckTail.Read(acks, request.Last, upTo: follower.Offset);
             foreach (var ack in tail.Acks)
             {
                 context.Stdout.WriteLine(JsonOutput.ToText(ack));
@@ -34,7 +34,7 @@ internal static class FollowCommand
         var handles = new[] { changed, context.CancellationToken.WaitHandle };
         while (!context.CancellationToken.IsCancellationRequested)
         {
-            foreach (var line in follower.ReadNew())
+            foreach (var line in follower.ReadAppended())
             {
                 context.Stdout.WriteLine(line);
             }

@@ -22,7 +22,7 @@ internal static class ReplayCommand
         var stepless = new List<HistoryEntry>();
         try
         {
-            foreach (var entry in CommandHistory.Read(request.From, HistoryCommand.TrainerLineLimit(request.From)))
+            foreach (var entry in CommandHistory.Read(request.From))
             {
                 if (entry.Status == "applied")
                 {
@@ -89,7 +89,7 @@ internal static class ReplayCommand
 
     private static bool HasCommands(string queueDirectory)
     {
-        var commands = Path.Combine(queueDirectory, QueueDirectory.CommandsFile);
+        var commands = Path.Combine(queueDirectory, QueueFiles.Commands);
         return File.Exists(commands) && File.ReadLines(commands).Any(l => !string.IsNullOrWhiteSpace(l));
     }
 }

@@ -18,8 +18,8 @@ internal static class SendCommand
             return RunRemote(request, remote, context);
         }
 
-        var queue = new QueueDirectory(request.QueueDirectory);
-        var controller = ControllerSnapshot.TryRead(queue.Controller, out _);
+        var controllerPath = Path.Combine(request.QueueDirectory, QueueFiles.Controller);
+        var controller = ControllerSnapshot.TryRead(controllerPath, out _);
         if (!request.Force && controller?.UnknownPathRefusal(request.Path, request.QueueDirectory, context.Time.GetUtcNow(), ForceHint) is { } refusal)
         {
             context.Note(refusal);
@@ -44,7 +44,7 @@ internal static class SendCommand
             return ExitCodes.Success;
         }
 
-        return AckWaiter.Wait(new AckFollower(queue.Acks, sent.Id, sent.AckOffset, sent.AlternateIds), queue.Controller, request.Timeout, context);
+        return AckWaiter.Wait(new AckFollower(Path.Combine(request.QueueDirectory, QueueFiles.Acks), sent.Id, sent.AckOffset, sent.AlternateIds), controllerPath, request.Timeout, context);
     }
 
     private static int RunRemote(SendRequest request, RemoteEndpoint endpoint, CliContext context)

@@ -42,14 +42,14 @@ internal static class StatusCommand
             return ExitCodes.Error;
         }
 
-        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        if (QueueFiles.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
         {
             context.Note(foreign + ".");
         }
 
-        if (!request.AllowNetworkFileSystem && FileSystemKind.RemoteName(request.QueueDirectory) is { } fileSystem)
+        if (!request.AllowNetworkFileSystem && QueueFiles.NetworkFileSystemWarning(request.QueueDirectory, "Pass --allow-network-fs") is { } network)
         {
-            context.Note(FileSystemKind.Warning(Path.GetFullPath(request.QueueDirectory), fileSystem, "Pass --allow-network-fs"));
+            context.Note(network);
         }
 
         Show(request, request.QueueDirectory, Path.GetFullPath(request.QueueDirectory), status, context.Time.GetUtcNow(), context);

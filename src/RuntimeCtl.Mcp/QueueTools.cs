@@ -27,8 +27,8 @@ internal sealed class QueueTools
     public QueueTools(ServerArguments arguments, TimeProvider time)
     {
         _queueDirectory = Path.GetFullPath(arguments.QueueDirectory);
-        _acks = Path.Combine(_queueDirectory, QueueDirectory.AcksFile);
-        _controller = Path.Combine(_queueDirectory, QueueDirectory.ControllerFile);
+        _acks = Path.Combine(_queueDirectory, QueueFiles.Acks);
+        _controller = Path.Combine(_queueDirectory, QueueFiles.Controller);
         _allow = new AllowList(arguments.Allow);
         _allowShared = arguments.AllowShared;
         _time = time;

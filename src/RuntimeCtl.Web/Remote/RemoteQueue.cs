@@ -70,7 +70,7 @@ internal sealed class RemoteQueue : IRemoteQueue
             writer.WriteStartArray("args"u8);
             foreach (var arg in args)
             {
-                JsonValues.Write(writer, arg);
+                WriteValue(writer, arg);
             }
 
             writer.WriteEndArray();
@@ -78,7 +78,7 @@ internal sealed class RemoteQueue : IRemoteQueue
             foreach (var (name, value) in kwargs)
             {
                 writer.WritePropertyName(name);
-                JsonValues.Write(writer, value);
+                WriteValue(writer, value);
             }
 
             writer.WriteEndObject();
@@ -188,6 +188,25 @@ internal sealed class RemoteQueue : IRemoteQueue
         catch (JsonException)
         {
             return "(no error message)";
+        }
+    }
+
+    /// <summary>Writes one argument as the command line made it (<see cref="ArgumentValues"/>): a JSON value, or a plain word.</summary>
+    private static void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case JsonElement element:
+                element.WriteTo(writer);
+                break;
+            case string word:
+                writer.WriteStringValue(word);
+                break;
+            case null:
+                writer.WriteNullValue();
+                break;
+            default:
+                throw new ArgumentException($"An argument of the command line is a JSON value or a word, not a {value.GetType().Name}.", nameof(value));
         }
     }
 

@@ -18,7 +18,7 @@ namespace RuntimeCtl;
 internal sealed class MetricsWriter
 {
     /// <summary>The file's name in the queue directory.</summary>
-    public const string FileName = "metrics.jsonl";
+    public const string FileName = QueueFiles.Metrics;
 
     /// <summary>The previous file, after a rotation.</summary>
     public const string RotatedFileName = "metrics.1.jsonl";

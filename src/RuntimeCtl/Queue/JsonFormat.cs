@@ -4,13 +4,17 @@ using System.Text.Json;
 
 namespace RuntimeCtl;
 
-/// <summary>The one JSON dialect of the queue files: compact, UTF-8, non-ASCII text written as it is.</summary>
-internal static class JsonFormat
+/// <summary>
+/// The one JSON dialect of the queue files (docs/queue-format.md): compact, UTF-8, non-ASCII text written as it is, no
+/// comments, trailing commas or duplicate keys, nesting at most 64 deep; times as seconds since the Unix epoch.
+/// </summary>
+public static class JsonFormat
 {
     /// <summary>Nesting deeper than this is refused; a real command needs a handful of levels.</summary>
-    public const int MaxDepth = 64;
+    internal const int MaxDepth = 64;
 
-    public static readonly JsonWriterOptions WriterOptions = new()
+    /// <summary>Gets the options that write the queue files' dialect: compact, non-ASCII text as it is.</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new()
     {
         // Keep non-ASCII text as it was sent (PROTOCOL §3); the files are UTF-8.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -18,7 +22,8 @@ internal static class JsonFormat
         SkipValidation = false,
     };
 
-    public static readonly JsonDocumentOptions DocumentOptions = new()
+    /// <summary>Gets the options that read the queue files' dialect: no comments, trailing commas or duplicate keys, nesting at most 64 deep.</summary>
+    public static JsonDocumentOptions DocumentOptions { get; } = new()
     {
         AllowTrailingCommas = false,
         CommentHandling = JsonCommentHandling.Disallow,
@@ -30,8 +35,11 @@ internal static class JsonFormat
     /// Writes <paramref name="time"/> as the queue files write a time (<c>ts</c>, <c>last_poll_ts</c>): seconds since the
     /// Unix epoch, always with a fraction, as Python's <c>time.time()</c> prints it.
     /// </summary>
+    /// <param name="writer">Where to write.</param>
+    /// <param name="time">The time.</param>
     public static void WriteTimestamp(Utf8JsonWriter writer, DateTimeOffset time)
     {
+        ArgumentNullException.ThrowIfNull(writer);
         Span<byte> text = stackalloc byte[32];
         if (UnixSeconds(time).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) && text[..written].IndexOfAny(".eE"u8) < 0)
         {
@@ -55,8 +63,11 @@ internal static class JsonFormat
     }
 
     /// <summary>Writes a line that is JSON already (an ack, a command, as read from the queue files), or <c>null</c> for none.</summary>
+    /// <param name="writer">Where to write.</param>
+    /// <param name="json">The JSON text, written without being checked again, or <see langword="null"/>.</param>
     public static void WriteRawOrNull(Utf8JsonWriter writer, string? json)
     {
+        ArgumentNullException.ThrowIfNull(writer);
         if (json is null)
         {
             writer.WriteNullValue();

@@ -6,14 +6,14 @@ namespace RuntimeCtl;
 /// <summary>An ack found by <see cref="AckFollower"/>.</summary>
 /// <param name="Line">The ack line as written, without the blank around it (<see cref="LineText"/>).</param>
 /// <param name="Status">Its <c>status</c> field (<c>applied</c>, <c>rejected</c>, <c>failed</c>), or <see langword="null"/> when it has none.</param>
-internal sealed record FoundAck(string Line, string? Status);
+public sealed record FoundAck(string Line, string? Status);
 
 /// <summary>
 /// Reads <c>acks.jsonl</c> incrementally, from an offset on, looking for the ack of one command: its lines as a
 /// <see cref="LineFollower"/> reads them, so only complete lines, and a file replaced by a restarted trainer is
 /// followed too.
 /// </summary>
-internal sealed class AckFollower
+public sealed class AckFollower
 {
     private readonly LineFollower _lines;
     private readonly string _path;
@@ -34,10 +34,10 @@ internal sealed class AckFollower
     }
 
     /// <summary>Gets the offset up to which every complete line has been looked at.</summary>
-    public long Offset => _lines.Offset;
+    internal long Offset => _lines.Offset;
 
     /// <summary>Looks at the lines written since the last look; returns the command's ack once it is there.</summary>
-    public FoundAck? Poll()
+    internal FoundAck? Poll()
     {
         FoundAck? found = null;
         _lines.Read(line => (found = Match(line)) is not null);

@@ -8,7 +8,7 @@ namespace RuntimeCtl;
 /// acks asked for. Lines are cut as the trainer cuts them (<see cref="LineText"/>); a line that is not a JSON object is
 /// counted and skipped, never fatal.
 /// </summary>
-internal sealed class AckTail
+public sealed class AckTail
 {
     private static readonly AckTail Empty = new([], 0, null);
 
@@ -19,7 +19,10 @@ internal sealed class AckTail
         FirstProblem = firstProblem;
     }
 
-    /// <summary>A tail read elsewhere (a dashboard's reply).</summary>
+    /// <summary>A tail read elsewhere (a dashboard's reply), from its parts.</summary>
+    /// <param name="acks">The acks, oldest first.</param>
+    /// <param name="badLines">The number of lines that are not JSON objects.</param>
+    /// <param name="firstProblem">What was wrong with the newest bad line, or <see langword="null"/>.</param>
     public static AckTail FromParts(IReadOnlyList<JsonElement> acks, int badLines, string? firstProblem) => new(acks, badLines, firstProblem);
 
     /// <summary>Gets the acks found, oldest first.</summary>

@@ -9,16 +9,16 @@ namespace RuntimeCtl;
 /// <param name="Description">Its description, if any.</param>
 /// <param name="Value">Its current value, when the control exposes one.</param>
 /// <param name="Json">The entry as written, with any fields this reader does not know.</param>
-internal sealed record ControlSnapshot(string Path, IReadOnlyList<ControlParameter> Parameters, string? Description, JsonElement? Value, JsonElement Json);
+public sealed record ControlSnapshot(string Path, IReadOnlyList<ControlParameter> Parameters, string? Description, JsonElement? Value, JsonElement Json);
 
 /// <summary>
 /// <c>controller.json</c> as read at one moment (PROTOCOL §4): who the trainer is, when it last polled, its controls,
 /// and the line counts it keeps for a fast <c>status</c>. Every field is optional, so files of other writers read too.
 /// </summary>
-internal sealed class ControllerSnapshot
+public sealed class ControllerSnapshot
 {
     /// <summary>A larger file is not a controller file: it is not read.</summary>
-    public const int MaxBytes = 16 * 1024 * 1024;
+    internal const int MaxBytes = 16 * 1024 * 1024;
 
     private ControllerSnapshot(JsonElement root, IReadOnlyList<ControlSnapshot> controls)
     {
@@ -43,55 +43,55 @@ internal sealed class ControllerSnapshot
     public JsonElement Json { get; }
 
     /// <summary>Gets whether the file lists the controls at all (a writer that does not know them leaves the list out).</summary>
-    public bool ListsControls => Json.TryGetProperty(ControllerFields.Controls, out var controls) && controls.ValueKind == JsonValueKind.Array;
+    internal bool ListsControls => Json.TryGetProperty(ControllerFields.Controls, out var controls) && controls.ValueKind == JsonValueKind.Array;
 
     /// <summary>Gets the registered controls, in the file's order.</summary>
     public IReadOnlyList<ControlSnapshot> Controls { get; }
 
     /// <summary>Gets the trainer's process id.</summary>
-    public long? Pid { get; }
+    internal long? Pid { get; }
 
     /// <summary>Gets the trainer's host name.</summary>
-    public string? Host { get; }
+    internal string? Host { get; }
 
     /// <summary>Gets when the trainer configured its controller, in seconds since the Unix epoch.</summary>
-    public double? StartedTs { get; }
+    internal double? StartedTs { get; }
 
     /// <summary>Gets when the trainer last polled (as of the file's last write), in seconds since the Unix epoch.</summary>
-    public double? LastPollTs { get; }
+    internal double? LastPollTs { get; }
 
     /// <summary>Gets when the trainer's controller was disposed (it stopped polling on purpose), or null while it runs.</summary>
-    public double? StoppedTs { get; }
+    internal double? StoppedTs { get; }
 
     /// <summary>Gets the trainer's poll interval in seconds (0 when unknown).</summary>
-    public double PollIntervalSeconds { get; }
+    internal double PollIntervalSeconds { get; }
 
     /// <summary>Gets the step of the trainer's last poll, when it polls with a step.</summary>
-    public long? Step { get; }
+    internal long? Step { get; }
 
     /// <summary>Gets the number of ranks.</summary>
-    public long? WorldSize { get; }
+    internal long? WorldSize { get; }
 
     /// <summary>Gets the longest command line the trainer accepts, when it says.</summary>
-    public long? MaxLineBytes { get; }
+    internal long? MaxLineBytes { get; }
 
     /// <summary>Gets the number of lines of <c>commands.jsonl</c> before <see cref="CommandsBytes"/>.</summary>
-    public long? CommandsLines { get; }
+    internal long? CommandsLines { get; }
 
     /// <summary>Gets the offset of <c>commands.jsonl</c> the trainer had read up to.</summary>
-    public long? CommandsBytes { get; }
+    internal long? CommandsBytes { get; }
 
     /// <summary>Gets the number of lines of <c>acks.jsonl</c> before <see cref="AcksBytes"/>.</summary>
-    public long? AcksLines { get; }
+    internal long? AcksLines { get; }
 
     /// <summary>Gets the length of <c>acks.jsonl</c> after the trainer's last write.</summary>
-    public long? AcksBytes { get; }
+    internal long? AcksBytes { get; }
 
     /// <summary>Gets the longest time since the last poll at which the trainer still counts as polling: <c>max(3 × poll interval, 5 s)</c>.</summary>
-    public TimeSpan FreshnessWindow => Freshness.Window(PollIntervalSeconds);
+    internal TimeSpan FreshnessWindow => Freshness.Window(PollIntervalSeconds);
 
     /// <summary>Gets the seconds since the trainer's last poll (negative if its clock is ahead), or <see langword="null"/> when the file does not say.</summary>
-    public double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? JsonFormat.UnixSeconds(now) - ts : null;
+    internal double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? JsonFormat.UnixSeconds(now) - ts : null;
 
     /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (PROTOCOL §4).</summary>
     /// <remarks>A last poll more than <see cref="ClockSkew"/> in the future is not fresh: such a file would otherwise count
@@ -99,15 +99,15 @@ internal sealed class ControllerSnapshot
     public bool IsFresh(DateTimeOffset now) => StoppedTs is null && LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds && !IsInTheFuture(age);
 
     /// <summary>The clock difference between the trainer's machine and a reader's that still counts as the same time.</summary>
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(2);
 
     /// <summary>Gets whether the last poll lies further in the future than <see cref="ClockSkew"/> (a wrong clock).</summary>
-    public bool LastPollInTheFuture(DateTimeOffset now) => LastPollAgeSeconds(now) is { } age && IsInTheFuture(age);
+    internal bool LastPollInTheFuture(DateTimeOffset now) => LastPollAgeSeconds(now) is { } age && IsInTheFuture(age);
 
     private static bool IsInTheFuture(double age) => age < -ClockSkew.TotalSeconds || double.IsNaN(age);
 
     /// <summary>Gets whether a control with this exact path is registered.</summary>
-    public bool HasControl(string path) => Controls.Any(c => string.Equals(c.Path, path, StringComparison.Ordinal));
+    internal bool HasControl(string path) => Controls.Any(c => string.Equals(c.Path, path, StringComparison.Ordinal));
 
     /// <summary>Why a sender refuses a path this trainer does not know, or <see langword="null"/> to send it.</summary>
     /// <param name="path">The control's path.</param>

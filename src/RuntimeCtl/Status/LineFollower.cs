@@ -13,7 +13,7 @@ internal delegate bool LineVisitor(ReadOnlySpan<byte> line);
 /// <see cref="LineText.MaxReadBytes"/> is skipped, and a file that shrank (replaced or rotated by a restarted trainer)
 /// is read again from its start. The file is reopened at each look; a missing or unreadable one has no lines yet.
 /// </summary>
-internal sealed class LineFollower
+public sealed class LineFollower
 {
     private const int BlockSize = 64 * 1024;
 
@@ -35,7 +35,7 @@ internal sealed class LineFollower
     public static LineFollower FromEnd(string path) => new(path, LengthOf(path));
 
     /// <summary>Gets the length of <paramref name="path"/>, or 0 when it is missing or unreadable.</summary>
-    public static long LengthOf(string path)
+    internal static long LengthOf(string path)
     {
         try
         {
@@ -49,7 +49,7 @@ internal sealed class LineFollower
     }
 
     /// <summary>Returns the lines written since the last look, without the blank around them.</summary>
-    public IReadOnlyList<string> ReadNew()
+    public IReadOnlyList<string> ReadAppended()
     {
         var lines = new List<string>();
         Read(line =>
@@ -61,7 +61,7 @@ internal sealed class LineFollower
     }
 
     /// <summary>Hands the lines written since the last look to <paramref name="visit"/>, until it asks to stop; the offset is then just after that line.</summary>
-    public void Read(LineVisitor visit)
+    internal void Read(LineVisitor visit)
     {
         SafeFileHandle handle;
         try

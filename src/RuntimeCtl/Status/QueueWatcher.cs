@@ -1,7 +1,7 @@
 namespace RuntimeCtl;
 
 /// <summary>File notifications on a queue directory, or none where the file system sends none (the callers also poll).</summary>
-internal static class QueueWatcher
+public static class QueueWatcher
 {
     /// <summary>How often a wait looks when no file event came: a fallback (NFS sends none), so slow.</summary>
     public static readonly TimeSpan FallbackPoll = TimeSpan.FromMilliseconds(400);

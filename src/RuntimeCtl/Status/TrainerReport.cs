@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace RuntimeCtl;
 
 /// <summary>The trainer as every reader of the project reports it (the CLI, the dashboard, the MCP server): as JSON and as one line for a person.</summary>
-internal static class TrainerReport
+public static class TrainerReport
 {
     /// <summary>Writes the trainer as <c>status</c> and <c>controls</c> report it, or <c>null</c> without a <c>controller.json</c>.</summary>
     public static void Write(Utf8JsonWriter writer, ControllerSnapshot? controller, DateTimeOffset now)

@@ -17,9 +17,9 @@ public sealed class LineFollowerTests : IDisposable
         var big = "{\"label\":\"" + new string('x', 300 * 1024) + "\"}";
         _q.AppendAck(big + "\n{\"after\":1}\n");
 
-        var lines = follower.ReadNew();
+        var lines = follower.ReadAppended();
         _q.AppendAck("{\"later\":2}\n");
-        var later = follower.ReadNew();
+        var later = follower.ReadAppended();
 
         Assert.Equal([big, "{\"after\":1}"], lines);
         Assert.Equal(["{\"later\":2}"], later);
@@ -33,7 +33,7 @@ public sealed class LineFollowerTests : IDisposable
         var big = "{\"label\":\"" + new string('x', 2 * 1024 * 1024) + "\"}";
         _q.AppendAck(big + "\n");
 
-        Assert.Equal([big], new LineFollower(_q.Acks, 0).ReadNew());
+        Assert.Equal([big], new LineFollower(_q.Acks, 0).ReadAppended());
     }
 
     [Fact]
@@ -42,9 +42,9 @@ public sealed class LineFollowerTests : IDisposable
         var follower = new LineFollower(_q.Acks, 0);
         _q.AppendAck("{\"label\":\"" + new string('x', LineText.MaxReadBytes));
 
-        Assert.Empty(follower.ReadNew());
+        Assert.Empty(follower.ReadAppended());
         _q.AppendAck("\"}\n{\"after\":1}\n");
-        Assert.Equal(["{\"after\":1}"], follower.ReadNew());
+        Assert.Equal(["{\"after\":1}"], follower.ReadAppended());
         Assert.Equal(new FileInfo(_q.Acks).Length, follower.Offset);
     }
 
@@ -54,10 +54,10 @@ public sealed class LineFollowerTests : IDisposable
         var follower = new LineFollower(_q.Acks, 0);
         _q.AppendAck("{\"id\":");
 
-        Assert.Empty(follower.ReadNew());
+        Assert.Empty(follower.ReadAppended());
         Assert.Equal(0, follower.Offset);
         _q.AppendAck("1}\n");
-        Assert.Equal(["{\"id\":1}"], follower.ReadNew());
+        Assert.Equal(["{\"id\":1}"], follower.ReadAppended());
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class LineFollowerTests : IDisposable
     {
         _q.AppendAck("\uFEFF{\"a\":1}\r\n \t\n\u00A0{\"b\":2}\u2028\u001C\n\n");
 
-        Assert.Equal(["{\"a\":1}", "{\"b\":2}"], new LineFollower(_q.Acks, 0).ReadNew());
+        Assert.Equal(["{\"a\":1}", "{\"b\":2}"], new LineFollower(_q.Acks, 0).ReadAppended());
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class LineFollowerTests : IDisposable
     {
         _q.AppendAck("{\"a\":1}\n\uFEFF{\"b\":2}\n");
 
-        Assert.Equal(["{\"a\":1}", "\uFEFF{\"b\":2}"], new LineFollower(_q.Acks, 0).ReadNew());
+        Assert.Equal(["{\"a\":1}", "\uFEFF{\"b\":2}"], new LineFollower(_q.Acks, 0).ReadAppended());
     }
 
     [Fact]
@@ -83,13 +83,13 @@ public sealed class LineFollowerTests : IDisposable
         var follower = LineFollower.FromEnd(_q.Acks);
         File.WriteAllBytes(_q.Acks, Encoding.UTF8.GetBytes("{\"c\":3}\n"));
 
-        Assert.Equal(["{\"c\":3}"], follower.ReadNew());
+        Assert.Equal(["{\"c\":3}"], follower.ReadAppended());
     }
 
     [Fact]
     public void ReadNew_MissingFile_IsNothingYet()
     {
-        Assert.Empty(new LineFollower(_q.Acks, 0).ReadNew());
+        Assert.Empty(new LineFollower(_q.Acks, 0).ReadAppended());
         Assert.Equal(0, LineFollower.LengthOf(_q.Acks));
     }
 }

@@ -71,6 +71,12 @@ public sealed class TempQueueDirectory : IDisposable
         }).ToList();
     }
 
+    public static JsonElement Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
     public static string[] Keys(JsonElement ack) => ack.EnumerateObject().Select(p => p.Name).ToArray();
 
     public void Dispose()

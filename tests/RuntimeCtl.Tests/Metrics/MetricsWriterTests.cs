@@ -1,6 +1,6 @@
-using RuntimeCtl.Cli.Tests.Support;
+using RuntimeCtl.Tests.Support;
 
-namespace RuntimeCtl.Cli.Tests.Metrics;
+namespace RuntimeCtl.Tests.Metrics;
 
 public sealed class MetricsWriterTests : IDisposable
 {
