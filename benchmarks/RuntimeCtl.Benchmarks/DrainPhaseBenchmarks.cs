@@ -4,7 +4,7 @@ namespace RuntimeCtl.Benchmarks;
 
 /// <summary>
 /// <see cref="DrainBenchmarks.Poll_Drain100k"/> taken apart: the engine's two phases on one batch of the trivial
-/// control's commands (30,000 lines, under the engine's byte budget of one batch), each measured alone, the phases
+/// control's commands (one batch of 1,024 lines), each measured alone, the phases
 /// before it done in <c>IterationSetup</c>. Figures are per command (<c>OperationsPerInvoke</c>).
 /// <c>Plan</c> reads, parses and sorts the lines; <c>Apply</c> records, binds and runs each control and writes
 /// the acks, builds the returned <see cref="Ack"/> objects, flushes and saves the cursor.
@@ -12,7 +12,7 @@ namespace RuntimeCtl.Benchmarks;
 [MemoryDiagnoser]
 public class DrainPhaseBenchmarks : IDisposable
 {
-    private const int Backlog = 30_000;
+    private const int Backlog = QueueEngine<BenchContext>.BatchLines; // one batch, whose records fit the journal
 
     private readonly BenchContext _context = new();
     private byte[] _backlog = [];
@@ -30,15 +30,15 @@ public class DrainPhaseBenchmarks : IDisposable
     public void SetupApply()
     {
         Fresh();
-        _plan = _engine!.Plan(null, Environment.TickCount64, int.MaxValue);
+        _plan = _engine!.Plan(null, Environment.TickCount64, Backlog);
     }
 
     [Benchmark(OperationsPerInvoke = Backlog)]
-    public int Drain_1_ReadAndPlan() => Check(_engine!.Plan(null, Environment.TickCount64, int.MaxValue).Count);
+    public int Drain_1_ReadAndPlan() => Check(_engine!.Plan(null, Environment.TickCount64, Backlog).Count);
 
     /// <summary>Per command: its write-ahead record, the control, its ack (the acks flushed once, the cursor saved).</summary>
     [Benchmark(OperationsPerInvoke = Backlog)]
-    public int Drain_2_Apply() => _engine!.Apply(_context, _plan!, null).Count;
+    public int Drain_2_Apply() => Check(_engine!.Apply(_context, _plan!, null).Count);
 
     [IterationCleanup]
     public void Cleanup()

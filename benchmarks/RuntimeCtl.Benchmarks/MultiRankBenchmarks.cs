@@ -27,7 +27,7 @@ public class MultiRankBenchmarks : IDisposable
     {
         for (long step = 2; ; step++)
         {
-            rt.PollAndApply(ctx, step, everySteps: 1);
+            rt.PollAndApplyAtStep(ctx, step, everySteps: 1);
         }
     });
 
@@ -42,11 +42,11 @@ public class MultiRankBenchmarks : IDisposable
 
     /// <summary>Step-based and not due: every rank decides from the step alone, no collective.</summary>
     [Benchmark]
-    public IReadOnlyList<Ack> Ranks2_Poll_NotDue_StepBased() => _rank0!.PollAndApply(_context0, _step, everySteps: int.MaxValue);
+    public IReadOnlyList<Ack> Ranks2_Poll_NotDue_StepBased() => _rank0!.PollAndApplyAtStep(_context0, _step, everySteps: int.MaxValue);
 
     /// <summary>Step-based, due on every step, nothing queued: rank 0 checks the queue and broadcasts "nothing".</summary>
     [Benchmark]
-    public IReadOnlyList<Ack> Ranks2_Poll_DueEmpty_StepBased() => _rank0!.PollAndApply(_context0, ++_step, everySteps: 1);
+    public IReadOnlyList<Ack> Ranks2_Poll_DueEmpty_StepBased() => _rank0!.PollAndApplyAtStep(_context0, ++_step, everySteps: 1);
 
     /// <summary>Time-based and not due: rank 0 decides for everyone, so even a poll that is not due is a broadcast.</summary>
     [Benchmark]
@@ -76,14 +76,14 @@ public class MultiRankBenchmarks : IDisposable
         var context1 = _context1;
         _peer = new Thread(() =>
         {
-            rank1.PollAndApply(context1, 1, everySteps: int.MaxValue);
+            rank1.PollAndApplyAtStep(context1, 1, everySteps: int.MaxValue);
             rank1.PollAndApply(context1, Hour);
             peerLoop?.Invoke(rank1, context1);
         })
         { IsBackground = true, Name = "rank 1" };
         _peer.Start();
         _step = 1;
-        _rank0.PollAndApply(_context0, _step, everySteps: int.MaxValue);
+        _rank0.PollAndApplyAtStep(_context0, _step, everySteps: int.MaxValue);
         _rank0.PollAndApply(_context0, Hour);
         if (peerLoop is null)
         {

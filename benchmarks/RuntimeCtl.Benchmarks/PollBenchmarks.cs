@@ -27,7 +27,7 @@ public class PollBenchmarks : IDisposable
         // The first poll of each kind is due; every later one in the not-due benchmarks is not.
         _rt.PollAndApply(_context, Hour);
         _step = 1;
-        _rt.PollAndApply(_context, _step, everySteps: int.MaxValue);
+        _rt.PollAndApplyAtStep(_context, _step, everySteps: int.MaxValue);
     }
 
     /// <summary>Time-based, not due: the <see cref="TimeSpan"/> overload (one coarse monotonic tick read and a compare).</summary>
@@ -44,7 +44,7 @@ public class PollBenchmarks : IDisposable
 
     /// <summary>Step-based, not due: one subtraction and one compare, no clock.</summary>
     [Benchmark]
-    public IReadOnlyList<Ack> Poll_NotDue_StepBased() => _rt!.PollAndApply(_context, _step, everySteps: int.MaxValue);
+    public IReadOnlyList<Ack> Poll_NotDue_StepBased() => _rt!.PollAndApplyAtStep(_context, _step, everySteps: int.MaxValue);
 
     /// <summary>Due on every call (interval zero), nothing queued: what every real poll costs when no one sent anything.</summary>
     [Benchmark]
@@ -52,7 +52,7 @@ public class PollBenchmarks : IDisposable
 
     /// <summary>Due on every call (every step), nothing queued.</summary>
     [Benchmark]
-    public IReadOnlyList<Ack> Poll_DueEmpty_StepBased() => _rt!.PollAndApply(_context, ++_step, everySteps: 1);
+    public IReadOnlyList<Ack> Poll_DueEmpty_StepBased() => _rt!.PollAndApplyAtStep(_context, ++_step, everySteps: 1);
 
     [GlobalCleanup]
     public void Dispose()

@@ -80,14 +80,14 @@ internal static class PollBench
             case Mode.StepDueEmpty:
                 for (var step = from; step < to; step++)
                 {
-                    _ = rt.PollAndApply(state, step, everySteps: 1);
+                    _ = rt.PollAndApplyAtStep(state, step, everySteps: 1);
                 }
 
                 break;
             case Mode.StepNotDue:
                 for (var step = from; step < to; step++)
                 {
-                    _ = rt.PollAndApply(state, step, everySteps: int.MaxValue);
+                    _ = rt.PollAndApplyAtStep(state, step, everySteps: int.MaxValue);
                 }
 
                 break;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MpiControlPlane;
 using RuntimeCtl;
+using RuntimeCtl.Mpi;
 
 // Data-parallel training over MPI, steered through a RuntimeCtl queue directory: every rank trains a copy of the
 // same model on its own shard, gradients are averaged with an all-reduce every step, and every rank applies the
@@ -18,7 +19,7 @@ try
 {
     group = MpiProcessGroup.Initialize();
 }
-catch (MpiException e)
+catch (ProcessGroupException e)
 {
     Console.Error.WriteLine("MpiControlPlane: " + e.Message);
     return 2;
@@ -29,7 +30,7 @@ using (group)
     var state = new TrainingState(new MlpModel(options.Seed, group.Rank), group.Rank, options.FailRank);
     RuntimeController<TrainingState> Create()
     {
-        var rt = new RuntimeController<TrainingState>(new RuntimeControllerOptions { AllowSharedQueue = options.AllowShared }.UseMpi());
+        var rt = new RuntimeController<TrainingState>(new RuntimeControllerOptions { AllowSharedQueue = options.AllowShared, OnDiagnostic = RuntimeDiagnostic.WriteToStandardError }.UseMpi());
         ControlPlaneControls.RegisterAll(rt, state);
         try
         {
@@ -72,7 +73,7 @@ using (group)
         // The poll comes before the step's forward pass, so an applied command shapes this step on every rank.
         _ = options.EverySeconds is { } seconds
             ? rt.PollAndApply(state, seconds, step)
-            : rt.PollAndApply(state, step, options.EverySteps ?? 1);
+            : rt.PollAndApplyAtStep(state, step, options.EverySteps ?? 1);
         state.Model.Backward(step, state.Dropout);
         group.AllReduceSum(state.Model.Gradient);
         var loss = state.Model.Step(state.Lr, group.Size);

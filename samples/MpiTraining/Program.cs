@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using RuntimeCtl;
+using RuntimeCtl.Mpi;
+using RuntimeCtl.TorchSharp;
 using RuntimeCtl.TorchSharp.Mpi;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -69,7 +71,7 @@ var parallel = new DataParallel(model, group);
 parallel.BroadcastParameters();
 
 var loop = new TorchSharpLoop(model, optimizer);
-using var rt = new RuntimeController<TorchSharpLoop>(new RuntimeControllerOptions().UseMpi())
+using var rt = new RuntimeController<TorchSharpLoop>(new RuntimeControllerOptions { OnDiagnostic = RuntimeDiagnostic.WriteToStandardError }.UseMpi())
     .AddTorchSharpControls(loop, new TorchSharpControlsOptions { CheckpointRoot = checkpoints ?? Path.Combine(queue, "checkpoints") })
     .Configure(queue);
 if (group.Rank == 0)
@@ -81,7 +83,7 @@ var local = globalBatch / group.Size;
 var loss = double.NaN;
 while (loop.Step < steps)
 {
-    foreach (var ack in rt.PollAndApply(loop, loop.Step))
+    foreach (var ack in rt.PollAndApplyAtStep(loop, loop.Step))
     {
         // Acks come back on rank 0; every rank applied the same commands.
         Console.WriteLine($"[step {ack.Step}] {ack.Path} {ack.Status}{(ack.Error is { } error ? ": " + error : string.Empty)}");
@@ -89,7 +91,7 @@ while (loop.Step < steps)
 
     if (loop.IsPaused && !loop.StopRequested)
     {
-        loop.WaitWhilePaused(rt, loop);
+        loop.WaitWhilePaused(loop);
     }
 
     if (loop.StopRequested)

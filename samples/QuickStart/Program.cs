@@ -19,6 +19,7 @@ using var rt = new RuntimeController<TrainingState>(new RuntimeControllerOptions
 {
     AllowSharedQueue = options.AllowShared,
     Durability = options.PowerLossSafe ? RuntimeDurability.PowerLossSafe : RuntimeDurability.KillSafe,
+    OnDiagnostic = RuntimeDiagnostic.WriteToStandardError,
 });
 QuickStartControls.RegisterAll(rt, state);
 try
@@ -67,7 +68,7 @@ else
         rt.Report(step, "loss", loss);
         rt.Report(step, "lr", state.Lr);
         _ = options.EverySteps is { } k
-            ? rt.PollAndApply(state, step, k)
+            ? rt.PollAndApplyAtStep(state, step, k)
             : rt.PollAndApply(state, options.EverySeconds);
         if (Environment.TickCount64 - lastReport >= 2000)
         {

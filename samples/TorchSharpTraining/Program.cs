@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using RuntimeCtl;
+using RuntimeCtl.TorchSharp;
 using TorchSharp;
 using OpenTelemetry.Metrics;
 using TorchSharpTraining;
@@ -58,7 +59,7 @@ using var meters = options.MetricsPort is { } metricsPort
 using var trainer = new Trainer(options.Seed);
 var loop = new TorchSharpLoop(trainer.Model, trainer.Optimizer, trainer.GradientClip);
 
-using var rt = options.NoControl ? null : new RuntimeController<TorchSharpLoop>();
+using var rt = options.NoControl ? null : new RuntimeController<TorchSharpLoop>(new RuntimeControllerOptions { OnDiagnostic = RuntimeDiagnostic.WriteToStandardError });
 if (rt is not null)
 {
     rt.AddTorchSharpControls(loop);
@@ -94,7 +95,7 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
     {
         // Poll before the step, so an applied command shapes the step that follows; acks carry the step.
         var before = Stopwatch.GetTimestamp();
-        var acks = rt.PollAndApply(loop, loop.Step);
+        var acks = rt.PollAndApplyAtStep(loop, loop.Step);
         pollTicks += Stopwatch.GetTimestamp() - before;
         polls++;
         foreach (var ack in acks)
@@ -105,7 +106,7 @@ while ((options.Steps is not { } total || loop.Step < total) && !interrupt.IsCan
         if (loop.IsPaused && !loop.StopRequested)
         {
             reporter.Event($"[step {loop.Step}] paused; waiting for train.resume or train.stop");
-            if (loop.WaitWhilePaused(rt, loop, ack => reporter.Event(Describe(ack)), interrupt.Token))
+            if (loop.WaitWhilePaused(loop, ack => reporter.Event(Describe(ack)), interrupt.Token))
             {
                 reporter.Event($"[step {loop.Step}] resumed");
             }

@@ -1,5 +1,5 @@
 using System.Reflection;
-using RuntimeCtl;
+using RuntimeCtl.TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

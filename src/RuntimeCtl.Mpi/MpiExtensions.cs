@@ -1,3 +1,5 @@
+using RuntimeCtl.Mpi;
+
 namespace RuntimeCtl;
 
 /// <summary>Connects a controller to the job's MPI ranks.</summary>
@@ -9,12 +11,23 @@ public static class MpiExtensions
     /// </summary>
     /// <param name="options">The controller's options.</param>
     /// <returns>The same options, for chaining.</returns>
-    /// <exception cref="MpiException">No MPI library could be loaded, or it does not match the launcher.</exception>
-    /// <remarks>Every rank must call it (it is collective when it initialises MPI).</remarks>
+    /// <exception cref="ProcessGroupException">No MPI library could be loaded, or it does not match the launcher.</exception>
+    /// <remarks>
+    /// <para>Every rank must call it (it is collective when it initialises MPI).</para>
+    /// <para>
+    /// The controllers created with these options own the group: disposing the last of them frees it and finalizes
+    /// MPI, so <c>using var rt = new RuntimeController&lt;T&gt;(new RuntimeControllerOptions().UseMpi());</c> needs no
+    /// other clean-up. A group the program took with <see cref="MpiProcessGroup.Initialize"/> (before or after) stays
+    /// the program's to dispose, and so does any group set in <see cref="RuntimeControllerOptions.ProcessGroup"/> after
+    /// this call.
+    /// </para>
+    /// </remarks>
     public static RuntimeControllerOptions UseMpi(this RuntimeControllerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.ProcessGroup = MpiProcessGroup.Initialize();
+        var group = MpiProcessGroup.InitializeForController();
+        options.ProcessGroup = group;
+        options.OwnedProcessGroup = (group, group.Hold);
         return options;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RuntimeCtl.Mpi;
 using TorchSharp;
 using static TorchSharp.torch;
 

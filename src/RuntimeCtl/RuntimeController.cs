@@ -30,6 +30,8 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     private long _lastDueStep = long.MinValue;
     private long _lastDueMs;
     private bool _polled;
+    private int _notDueStepCalls;
+    private const int StalledStepCalls = 1_000_000;
     private readonly PollSchedule _schedule;
 
     /// <summary>Initializes a new controller.</summary>
@@ -58,6 +60,9 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// is matched on every rank.
     /// </summary>
     public IProcessGroup ProcessGroup => _group;
+
+    /// <summary>Gets the controller's clock (<see cref="RuntimeControllerOptions.TimeProvider"/>), for integrations that wait or time on it.</summary>
+    public TimeProvider TimeProvider => _time;
 
     /// <summary>
     /// Gets how many lines of <c>commands.jsonl</c> this controller has consumed (acked or skipped as blank or
@@ -156,24 +161,48 @@ public sealed partial class RuntimeController<TContext> : IDisposable
     /// <paramref name="everySteps"/> since the last due poll (or went back, after a checkpoint was loaded).
     /// </summary>
     /// <param name="context">What the controls receive first.</param>
-    /// <param name="step">The current step, written into acks and deciding <c>at_step</c> commands.</param>
+    /// <param name="step">The loop's current step, written into acks and deciding <c>at_step</c> commands.</param>
     /// <param name="everySteps">Poll every this many steps; 1 polls on every step.</param>
     /// <returns>The acks written by this call.</returns>
     /// <exception cref="QueueConfigurationException"><see cref="Configure"/> was not called.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="everySteps"/> is below 1.</exception>
-    /// <remarks>With several ranks every rank decides from the step alone, so a step that is not due runs no collective.</remarks>
+    /// <remarks>
+    /// With several ranks every rank decides from the step alone, so a step that is not due runs no collective.
+    /// A step that stays the same for a million calls is reported once on <see cref="RuntimeControllerOptions.OnDiagnostic"/>
+    /// (<c>step-not-advancing</c>): the loop probably passes a constant.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public IReadOnlyList<Ack> PollAndApply(TContext context, long step, int everySteps = 1)
+    public IReadOnlyList<Ack> PollAndApplyAtStep(TContext context, long step, int everySteps = 1)
     {
         if ((ulong)(step - _lastDueStep) < (ulong)everySteps && everySteps > 0)
         {
+            if (++_notDueStepCalls == StalledStepCalls)
+            {
+                ReportStalledStep(step);
+            }
+
             return NoAcks;
         }
 
         return PollByStep(context, step, everySteps);
     }
 
-    /// <summary>Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll afterwards.</summary>
+    /// <summary>Not a poll: <c>PollAndApply(context, n)</c> would read as "every n seconds" and poll by step.</summary>
+    /// <param name="context">What the controls receive first.</param>
+    /// <param name="step">The step.</param>
+    /// <param name="everySteps">The step interval.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    [Obsolete("PollAndApply(context, n) is ambiguous. Poll by step with PollAndApplyAtStep(context, step, everySteps), or by time with PollAndApply(context, everySeconds: n) or PollAndApply(context, TimeSpan).", error: true)]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public IReadOnlyList<Ack> PollAndApply(TContext context, long step, int everySteps = 1) =>
+        throw new NotSupportedException("Call PollAndApplyAtStep(context, step, everySteps) to poll by step, or PollAndApply(context, everySeconds: n) to poll by time.");
+
+    /// <summary>
+    /// Writes buffered metrics, marks <c>controller.json</c> stopped and closes the queue files. The controller cannot poll
+    /// afterwards. A process group that <c>UseMpi()</c> created is released too (the last controller holding it
+    /// finalizes MPI); a group set in <see cref="RuntimeControllerOptions.ProcessGroup"/> by the program stays the program's.
+    /// </summary>
     public void Dispose()
     {
         _metrics?.Flush();
@@ -181,6 +210,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         _engine?.Dispose();
         _engine = null;
         _meter.Dispose();
+        _options.ProcessGroupHold?.Dispose();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -189,6 +219,7 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(everySteps, 1);
         EnsureConfigured();
         _lastDueStep = step;
+        _notDueStepCalls = 0;
         _polled = true;
         if (!_singleRank)
         {
@@ -230,6 +261,15 @@ public sealed partial class RuntimeController<TContext> : IDisposable
         var acks = _engine!.Poll(context, step, now, stepInterval: null, timeInterval: every);
         _schedule.AfterDuePoll(every, _engine.More);
         return Observed(acks, started);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportStalledStep(long step)
+    {
+        if (step == _lastDueStep)
+        {
+            _options.Report(new RuntimeDiagnostic("step-not-advancing", $"PollAndApplyAtStep was called a million times with step {step} since its last due poll, so it has not polled since: pass the loop's current step (it must advance for the next poll to be due), or poll by time with PollAndApply(context, everySeconds: n)."));
+        }
     }
 
     private long NowMs() => _systemClock

@@ -18,7 +18,7 @@ public sealed class RuntimeControllerOptions
     public int? MaxCommandsPerPoll { get; set; } = 10_000;
 
     /// <summary>Gets or sets the longest command line accepted; a longer one is rejected without being held in memory.</summary>
-    /// <value>The default is 1 MiB.</value>
+    /// <value>The default is 1 MiB; at least 1 KiB and at most <see cref="MaxLineBytesLimit"/>.</value>
     public int MaxLineBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -36,8 +36,16 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is <see cref="ProcessGroup.SingleProcess"/>.</value>
     public IProcessGroup ProcessGroup { get; set; } = RuntimeCtl.ProcessGroup.SingleProcess;
 
-    /// <summary>Gets or sets the receiver of problems the controller survives.</summary>
-    /// <value>The default writes one line to standard error.</value>
+    /// <summary>The largest <see cref="MaxLineBytes"/> (256 MiB): a batch holds one such line beside its other lines.</summary>
+    public const int MaxLineBytesLimit = 256 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the receiver of problems the controller survives (a full disk, a replaced file), e.g.
+    /// <see cref="RuntimeDiagnostic.WriteToStandardError"/>. It is called on the thread that calls the controller
+    /// (inside <c>Configure</c>, <c>PollAndApply</c> or <c>Dispose</c>), never on another thread: a problem found in
+    /// the background (writing <c>controller.json</c>) is handed over at the next due poll.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: problems are not reported (the acks and <c>runtimectl status</c> still show their effects).</value>
     public Action<RuntimeDiagnostic>? OnDiagnostic { get; set; }
 
     /// <summary>
@@ -58,19 +66,20 @@ public sealed class RuntimeControllerOptions
     /// <value>The default is <see langword="false"/>: such a directory is used, with one warning on <see cref="OnDiagnostic"/>.</value>
     public bool AllowNetworkFileSystem { get; set; }
 
-    /// <summary>Hands <paramref name="diagnostic"/> to <see cref="OnDiagnostic"/>, or writes it to standard error without one.</summary>
-    internal void Report(RuntimeDiagnostic diagnostic)
-    {
-        if (OnDiagnostic is { } handler)
-        {
-            handler(diagnostic);
-        }
-        else
-        {
-            Console.Error.WriteLine("runtimectl: " + diagnostic.Message);
-        }
-    }
+    /// <summary>Hands <paramref name="diagnostic"/> to <see cref="OnDiagnostic"/>, if set.</summary>
+    internal void Report(RuntimeDiagnostic diagnostic) => OnDiagnostic?.Invoke(diagnostic);
 
+    /// <summary>
+    /// Set by an entry point that put a group of its own making into <see cref="ProcessGroup"/> (<c>UseMpi()</c>): the
+    /// group, and how a controller takes a hold on it that it releases when disposed. Ignored once
+    /// <see cref="ProcessGroup"/> holds another group: a group the user sets stays the user's.
+    /// </summary>
+    internal (IProcessGroup Group, Func<IDisposable> Hold)? OwnedProcessGroup { get; set; }
+
+    /// <summary>In a controller's validated copy: its hold on <see cref="OwnedProcessGroup"/>, disposed with the controller.</summary>
+    internal IDisposable? ProcessGroupHold { get; private set; }
+
+    /// <summary>Checks the options and returns the copy one controller keeps, with its hold on an owned group.</summary>
     internal RuntimeControllerOptions Validated()
     {
         var problems = new List<string>();
@@ -84,9 +93,9 @@ public sealed class RuntimeControllerOptions
             problems.Add($"MaxCommandsPerPoll must be at least 1 (or null for no cap), got {MaxCommandsPerPoll}.");
         }
 
-        if (MaxLineBytes < 1024)
+        if (MaxLineBytes is < 1024 or > MaxLineBytesLimit)
         {
-            problems.Add($"MaxLineBytes must be at least 1024, got {MaxLineBytes}.");
+            problems.Add($"MaxLineBytes must be from 1024 to {MaxLineBytesLimit} (256 MiB), got {MaxLineBytes}.");
         }
 
         if (TimeProvider is null)
@@ -113,19 +122,11 @@ public sealed class RuntimeControllerOptions
             throw new ArgumentException("Invalid RuntimeControllerOptions: " + string.Join(" ", problems));
         }
 
-        return new RuntimeControllerOptions
-        {
-            PollInterval = PollInterval,
-            MaxCommandsPerPoll = MaxCommandsPerPoll,
-            MaxLineBytes = MaxLineBytes,
-            AllowSharedQueue = AllowSharedQueue,
-            TimeProvider = TimeProvider!,
-            ProcessGroup = ProcessGroup!,
-            OnDiagnostic = OnDiagnostic,
-            IgnoreLauncherEnvironment = IgnoreLauncherEnvironment,
-            Durability = Durability,
-            AllowNetworkFileSystem = AllowNetworkFileSystem,
-        };
+        // A copy, so a change to the caller's object after the controller was created changes nothing; every
+        // option (also one added later) is copied. The copy takes its own hold on a group UseMpi() created.
+        var copy = (RuntimeControllerOptions)MemberwiseClone();
+        copy.ProcessGroupHold = OwnedProcessGroup is { } owned && ReferenceEquals(owned.Group, ProcessGroup) ? owned.Hold() : null;
+        return copy;
     }
 }
 

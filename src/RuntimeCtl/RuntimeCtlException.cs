@@ -49,7 +49,15 @@ public sealed class ControlRegistrationException : RuntimeCtlException
     public string Path { get; }
 }
 
-/// <summary>The ranks of a multi-rank job cannot work together (no transport, or a mismatched one).</summary>
+/// <summary>
+/// The ranks of a multi-rank job cannot work together: no transport, a mismatched one (a launcher that started more
+/// ranks than the process group has, an MPI library that does not belong to the launcher), or a call of the
+/// transport failed (an MPI function returned an error).
+/// </summary>
+/// <remarks>
+/// The message is a full sentence that says what went wrong and how to fix it. When a transport function failed,
+/// <see cref="FunctionName"/> and <see cref="ErrorCode"/> say which and with what code.
+/// </remarks>
 public sealed class ProcessGroupException : RuntimeCtlException
 {
     /// <summary>Initializes a new instance.</summary>
@@ -59,4 +67,27 @@ public sealed class ProcessGroupException : RuntimeCtlException
         : base(message, innerException)
     {
     }
+
+    /// <summary>Initializes a new instance for a transport function that returned an error.</summary>
+    /// <param name="message">What was wrong and how to fix it.</param>
+    /// <param name="functionName">The transport function that failed, for example <c>MPI_Allreduce</c>.</param>
+    /// <param name="errorCode">The error code it returned.</param>
+    public ProcessGroupException(string message, string functionName, int errorCode)
+        : base(message)
+    {
+        FunctionName = functionName;
+        ErrorCode = errorCode;
+    }
+
+    /// <summary>
+    /// Gets the transport function that failed (for example <c>MPI_Allreduce</c>), or <see langword="null"/> when the
+    /// failure did not come from a transport call (no library could be loaded, a launcher mismatch).
+    /// </summary>
+    public string? FunctionName { get; }
+
+    /// <summary>
+    /// Gets the error code the transport function returned (for MPI, the code of <see cref="FunctionName"/>), or
+    /// <see langword="null"/> when the failure did not come from a transport call.
+    /// </summary>
+    public int? ErrorCode { get; }
 }

@@ -18,12 +18,17 @@ namespace RuntimeCtl.Mpi.TestHost;
 /// <item><c>bench [ITERATIONS]</c>: prints <c>rank R size S bench NS ns/iter ITERATIONS</c> for one 64-byte
 /// broadcast plus one 8-byte gather per iteration.</item>
 /// <item><c>init</c>: initialises and prints <c>rank R size S init LIBRARY-VERSION</c>; an
-/// <see cref="MpiException"/> prints <c>error MESSAGE</c> and exits with code 2 (every mode does that).</item>
+/// <see cref="ProcessGroupException"/> prints <c>error MESSAGE</c> and exits with code 2 (every mode does that).</item>
 /// <item><c>reinit</c>: initialises, disposes twice, checks that a collective then throws
 /// <see cref="ObjectDisposedException"/>, initialises again; prints <c>rank R size S reinit refused MESSAGE</c>
 /// when the second call throws as documented.</item>
 /// <item><c>preinit</c> (Open MPI only): the program calls <c>MPI_Init</c> itself, then uses and disposes the group;
 /// prints <c>rank R size S preinit ok</c> when the group reused that MPI and left it initialised.</item>
+/// <item><c>usempi</c>: two controllers made with <c>UseMpi()</c>, disposed one after the other (the second twice);
+/// prints <c>rank R size S usempi finalized F1 F2</c>, what <c>MPI_Finalized</c> says after each.</item>
+/// <item><c>programgroup</c>: the program takes the group with <see cref="MpiProcessGroup.Initialize"/>, passes it to one
+/// controller and makes another with <c>UseMpi()</c>, disposes both controllers and then the group; prints
+/// <c>rank R size S programgroup finalized F1 F2</c>, what <c>MPI_Finalized</c> says after the controllers and after the group.</item>
 /// </list>
 /// </remarks>
 internal static class Program
@@ -42,10 +47,12 @@ internal static class Program
                 "init" => Init(),
                 "reinit" => Reinit(),
                 "preinit" => Preinit(),
+                "usempi" => ControllersOfUseMpi(),
+                "programgroup" => ControllersOfTheProgramsGroup(),
                 _ => Usage(mode),
             };
         }
-        catch (MpiException ex)
+        catch (ProcessGroupException ex)
         {
             Console.WriteLine($"error {ex.Message}");
             return 2;
@@ -54,7 +61,7 @@ internal static class Program
 
     private static int Usage(string mode)
     {
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Usage: RuntimeCtl.Mpi.TestHost check|crash|failfast|bench [ITERATIONS]|init|reinit|preinit");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Usage: RuntimeCtl.Mpi.TestHost check|crash|failfast|bench [ITERATIONS]|init|reinit|preinit|usempi|programgroup");
         return 64;
     }
 
@@ -85,7 +92,7 @@ internal static class Program
         {
             MpiProcessGroup.Initialize();
         }
-        catch (MpiException ex)
+        catch (ProcessGroupException ex)
         {
             Console.WriteLine($"{prefix} reinit refused {ex.Message}");
             return 0;
@@ -123,6 +130,43 @@ internal static class Program
         _ = finalize();
         Console.WriteLine($"{prefix} preinit ok");
         return 0;
+    }
+
+    private static int ControllersOfUseMpi()
+    {
+        var first = new RuntimeController<object?>(new RuntimeControllerOptions().UseMpi());
+        var second = new RuntimeController<object?>(new RuntimeControllerOptions().UseMpi());
+        var prefix = $"rank {first.Rank} size {first.ProcessGroup.Size}";
+        first.Dispose();
+        var afterFirst = MpiFinalized();
+        second.ProcessGroup.Barrier();
+        second.Dispose();
+        second.Dispose();
+        Console.WriteLine($"{prefix} usempi finalized {afterFirst} {MpiFinalized()}");
+        return 0;
+    }
+
+    private static int ControllersOfTheProgramsGroup()
+    {
+        var group = MpiProcessGroup.Initialize();
+        var prefix = $"rank {group.Rank} size {group.Size}";
+        var given = new RuntimeController<object?>(new RuntimeControllerOptions { ProcessGroup = group });
+        var viaUseMpi = new RuntimeController<object?>(new RuntimeControllerOptions().UseMpi());
+        given.Dispose();
+        viaUseMpi.Dispose();
+        var afterControllers = MpiFinalized();
+        group.Barrier();
+        group.Dispose();
+        Console.WriteLine($"{prefix} programgroup finalized {afterControllers} {MpiFinalized()}");
+        return 0;
+    }
+
+    /// <summary>Asks Open MPI's <c>MPI_Finalized</c> (callable before and after <c>MPI_Finalize</c>): 1 once MPI is finalized, else 0.</summary>
+    private static unsafe int MpiFinalized()
+    {
+        var finalized = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(NativeLibrary.Load("libmpi.so.40"), "MPI_Finalized");
+        int flag;
+        return finalized(&flag) == 0 ? flag : -1;
     }
 
     private static int Check()
@@ -229,7 +273,7 @@ internal static class Program
             hash.Add(MemoryMarshal.AsBytes(doubles.AsSpan()));
             group.Barrier();
         }
-        catch (Exception ex) when (ex is InvalidOperationException or MpiException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or ProcessGroupException or ArgumentException)
         {
             Console.WriteLine($"{prefix} fail {ex.Message.ReplaceLineEndings(" ")}");
             Console.Out.Flush();

@@ -53,6 +53,62 @@ public sealed class RuntimeControllerTests : IDisposable
     }
 
     [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    public void PollAndApplyAtStep_StepThatNeverAdvances_IsReportedOnce(bool advancing, int reports)
+    {
+        var seen = new List<string>();
+        using var rt = Trainer.Create(options: new RuntimeControllerOptions { OnDiagnostic = d => seen.Add(d.Code) });
+        rt.Configure(_q.Dir);
+        var state = new TrainState();
+
+        for (var i = 0; i < 2_500_000; i++)
+        {
+            rt.PollAndApplyAtStep(state, advancing ? i : 2, everySteps: int.MaxValue);
+        }
+
+        Assert.Equal(reports, seen.Count(c => c == "step-not-advancing"));
+    }
+
+    [Fact]
+    public void PollAndApply_WithAnIntegerSecondArgument_IsACompileError()
+    {
+        // PollAndApply(state, 2) read as "every 2 seconds" but polled by step 2: it now names the two ways instead.
+        var method = typeof(RuntimeController<TrainState>).GetMethod(nameof(RuntimeController<TrainState>.PollAndApply), [typeof(TrainState), typeof(long), typeof(int)])!;
+        var obsolete = Assert.Single(method.GetCustomAttributes(typeof(ObsoleteAttribute), inherit: false).Cast<ObsoleteAttribute>());
+
+        Assert.True(obsolete.IsError);
+        Assert.Contains("PollAndApplyAtStep", obsolete.Message, StringComparison.Ordinal);
+        Assert.Contains("everySeconds:", obsolete.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Register_EveryTypedForm_ValidatorResultIsWhatTheControlGetsAndTheAckEchoes()
+    {
+        // One validator shape for every form: it returns the (adjusted) values.
+        var got = new List<string>();
+        using var rt = new RuntimeController<TrainState>(new RuntimeControllerOptions { OnDiagnostic = _ => { } });
+        rt.Register<double>("one", (_, a) => got.Add($"{a}"), validate: a => a * 10);
+        rt.Register<double, double>("two", (_, a, b) => got.Add($"{a} {b}"), validate: (a, b) => (b, a));
+        rt.Register<double, double, string>("three", (_, a, b, c) => got.Add($"{a} {b} {c}"), validate: (a, b, c) => (a + 1, b + 1, c.ToUpperInvariant()));
+        rt.RegisterOptions<Trainer.SaveOptions>("opts", (_, o) => got.Add(o.Label!), validate: o => new Trainer.SaveOptions { Label = o.Label + "!" });
+        rt.Configure(_q.Dir);
+        _q.AppendLine("""{"id":"1","path":"one","args":[2]}""");
+        _q.AppendLine("""{"id":"2","path":"two","args":[1,2]}""");
+        _q.AppendLine("""{"id":"3","path":"three","args":[1,2,"x"]}""");
+        _q.AppendLine("""{"id":"4","path":"opts","kwargs":{"label":"best"}}""");
+
+        rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+
+        Assert.Equal(["20", "2 1", "2 3 X", "best!"], got);
+        var acks = _q.ReadAcks();
+        Assert.All(acks, a => Assert.Equal("applied", a.GetProperty("status").GetString()));
+        Assert.Equal("[20]", acks[0].GetProperty("args").GetRawText());
+        Assert.Equal("[2,1]", acks[1].GetProperty("args").GetRawText());
+        Assert.Equal("[2,3,\"X\"]", acks[2].GetProperty("args").GetRawText());
+    }
+
+    [Theory]
     [InlineData("""{"id":"x","path":"model.dropout.p","args":5}""", "command args must be a list")]
     [InlineData("""{"id":"x","path":"model.dropout.p","args":null}""", "command args must be a list")]
     [InlineData("""{"id":"x","path":"model.dropout.p","args":[1],"kwargs":null}""", "command kwargs must be an object")]
@@ -361,9 +417,9 @@ public sealed class RuntimeControllerTests : IDisposable
         _q.AppendLine("""{"id":"later","path":"model.dropout.p","args":[0.5],"at_step":3}""");
         _q.AppendLine("""{"id":"now","path":"optimizer.lr.multiplier","args":[2]}""");
 
-        var first = rt.PollAndApply(state, step: 1);
-        var second = rt.PollAndApply(state, step: 2);
-        var third = rt.PollAndApply(state, step: 3);
+        var first = rt.PollAndApplyAtStep(state, step: 1);
+        var second = rt.PollAndApplyAtStep(state, step: 2);
+        var third = rt.PollAndApplyAtStep(state, step: 3);
 
         Assert.Equal(["now"], first.Select(a => a.Id));
         Assert.Empty(second);
@@ -378,11 +434,11 @@ public sealed class RuntimeControllerTests : IDisposable
     {
         using var rt = Trainer.Create(_q.Dir);
         var state = new TrainState();
-        rt.PollAndApply(state, step: 0, everySteps: 10);
+        rt.PollAndApplyAtStep(state, step: 0, everySteps: 10);
         _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.2]}""");
 
-        Assert.Empty(rt.PollAndApply(state, step: 9, everySteps: 10));
-        Assert.Single(rt.PollAndApply(state, step: 10, everySteps: 10));
+        Assert.Empty(rt.PollAndApplyAtStep(state, step: 9, everySteps: 10));
+        Assert.Single(rt.PollAndApplyAtStep(state, step: 10, everySteps: 10));
     }
 
     [Fact]
@@ -493,10 +549,10 @@ public sealed class RuntimeControllerTests : IDisposable
         }
 
         var state = new TrainState();
-        Assert.Equal(2, rt.PollAndApply(state, step: 0, everySteps: 100).Count);
-        Assert.Equal(["c2"], rt.PollAndApply(state, step: 1, everySteps: 100).Select(a => a.Id));
+        Assert.Equal(2, rt.PollAndApplyAtStep(state, step: 0, everySteps: 100).Count);
+        Assert.Equal(["c2"], rt.PollAndApplyAtStep(state, step: 1, everySteps: 100).Select(a => a.Id));
         _q.AppendLine("""{"id":"late","path":"model.dropout.p","args":[0.2]}""");
-        Assert.Empty(rt.PollAndApply(state, step: 2, everySteps: 100));
+        Assert.Empty(rt.PollAndApplyAtStep(state, step: 2, everySteps: 100));
     }
 
     [Fact]
@@ -507,13 +563,13 @@ public sealed class RuntimeControllerTests : IDisposable
         var state = new TrainState();
         for (var step = 0; step < 10; step++)
         {
-            rt.PollAndApply(state, step);
+            rt.PollAndApplyAtStep(state, step);
         }
 
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var step = 10; step < 110; step++)
         {
-            rt.PollAndApply(state, step);
+            rt.PollAndApplyAtStep(state, step);
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
@@ -612,5 +668,74 @@ public sealed class RuntimeControllerTests : IDisposable
         Assert.Equal(File.ReadAllText(_q.Acks).TrimEnd('\n'), ack.ToString());
         Assert.Equal("model.dropout.p", ack.Path);
         Assert.Equal("set", ack.Op);
+    }
+
+    [Fact]
+    public void Dispose_GroupAnEntryPointCreated_ReleasesTheHoldTheControllerTook()
+    {
+        // Arrange: what UseMpi() leaves in the options (the group it made, and how a controller holds it).
+        var group = new HeldGroup();
+        var options = new RuntimeControllerOptions { ProcessGroup = group };
+        options.OwnedProcessGroup = (group, group.Hold);
+        var rt = new RuntimeController<TrainState>(options);
+        var whileAlive = (group.Holds, group.Releases);
+
+        // Act
+        rt.Dispose();
+
+        // Assert
+        Assert.Equal((1, 0), whileAlive);
+        Assert.Equal((1, 1), (group.Holds, group.Releases));
+    }
+
+    [Fact]
+    public void Dispose_ProcessGroupReplacedAfterTheEntryPoint_TakesNoHoldOnEither()
+    {
+        // Arrange: the user sets a group of their own after UseMpi(); neither is the controller's.
+        var created = new HeldGroup();
+        var theirs = new HeldGroup();
+        var options = new RuntimeControllerOptions { ProcessGroup = created };
+        options.OwnedProcessGroup = (created, created.Hold);
+        options.ProcessGroup = theirs;
+
+        // Act
+        new RuntimeController<TrainState>(options).Dispose();
+
+        // Assert
+        Assert.Equal((0, 0), (created.Holds, created.Releases));
+        Assert.Equal((0, 0), (theirs.Holds, theirs.Releases));
+    }
+
+    /// <summary>A one-rank group that counts the holds controllers take on it and release.</summary>
+    private sealed class HeldGroup : IProcessGroup
+    {
+        public int Rank => 0;
+
+        public int Size => 1;
+
+        public int Holds { get; private set; }
+
+        public int Releases { get; private set; }
+
+        public IDisposable Hold()
+        {
+            Holds++;
+            return new Release(this);
+        }
+
+        public void Barrier()
+        {
+        }
+
+        public void Broadcast(Span<byte> buffer)
+        {
+        }
+
+        public void Gather(ReadOnlySpan<byte> send, Span<byte> receive) => send.CopyTo(receive);
+
+        private sealed class Release(HeldGroup group) : IDisposable
+        {
+            public void Dispose() => group.Releases++;
+        }
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using RuntimeCtl;
+using RuntimeCtl.Mpi;
 using RuntimeCtl.TorchSharp.Mpi;
 using static TorchSharp.torch;
 

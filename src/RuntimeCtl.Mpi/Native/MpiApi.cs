@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.Mpi;
 
 /// <summary>
 /// The few MPI entry points this package calls, resolved from one loaded library, with the handle values of that
@@ -105,7 +105,7 @@ internal sealed unsafe class MpiApi
     /// Loads the first of <paramref name="candidates"/> that the dynamic loader finds and that exports the MPI
     /// entry points this package needs.
     /// </summary>
-    /// <exception cref="MpiException">No candidate could be loaded; the message lists why each failed.</exception>
+    /// <exception cref="ProcessGroupException">No candidate could be loaded; the message lists why each failed.</exception>
     public static MpiApi Load(IReadOnlyList<string> candidates, bool fromOverride)
     {
         var failures = new List<string>();
@@ -128,7 +128,7 @@ internal sealed unsafe class MpiApi
             {
                 return new MpiApi(candidate, handle, flavor);
             }
-            catch (MpiException ex)
+            catch (ProcessGroupException ex)
             {
                 NativeLibrary.Free(handle);
                 failures.Add($"{candidate}: {ex.Message}");
@@ -136,7 +136,7 @@ internal sealed unsafe class MpiApi
         }
 
         var tried = string.Join("; ", failures);
-        throw new MpiException(fromOverride
+        throw new ProcessGroupException(fromOverride
             ? $"The MPI library named by {MpiLaunchEnvironment.LibraryVariable} could not be loaded ({tried}). " +
               $"Set {MpiLaunchEnvironment.LibraryVariable} to 'openmpi', 'mpich' or the full path of an MPI shared library, or unset it to let RuntimeCtl choose."
             : $"No MPI library could be loaded ({tried}). Install Open MPI with 'apt-get install openmpi-bin' " +
@@ -283,7 +283,7 @@ internal sealed unsafe class MpiApi
     private static void* Export(nint handle, string library, string name) =>
         NativeLibrary.TryGetExport(handle, name, out var address)
             ? (void*)address
-            : throw new MpiException($"{library} does not export {name}, so it is not an MPI library this package can use.");
+            : throw new ProcessGroupException($"{library} does not export {name}, so it is not an MPI library this package can use.");
 
     private static string LoaderReason(string message)
     {
@@ -299,7 +299,7 @@ internal sealed unsafe class MpiApi
     {
         if (rc != 0)
         {
-            throw new MpiException($"{function} failed in {Library} with MPI error {rc}: {ErrorString(rc)}", rc);
+            throw new ProcessGroupException($"{function} failed in {Library} with MPI error {rc}: {ErrorString(rc)}", function, rc);
         }
     }
 

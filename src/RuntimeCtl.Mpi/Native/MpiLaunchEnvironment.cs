@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.Mpi;
 
 /// <summary>The MPI flavours whose binary interfaces this package knows.</summary>
 internal enum MpiFlavor

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.Mpi;
 
 /// <summary>
 /// Writes the C environment that MPI and its transports read with <c>getenv</c>, which

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// A checkpoint directory's files as one buffer, to send from rank 0 to the other ranks of a job whose hosts do not

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>The <c>manifest.json</c> of a checkpoint directory, written last, so its presence marks a complete checkpoint.</summary>
 internal sealed record CheckpointManifest
@@ -14,7 +14,9 @@ internal sealed record CheckpointManifest
 
     public required long Step { get; init; }
 
-    public required long AppliedCommandPosition { get; init; }
+    /// <summary>Gets <see cref="RuntimeController{TContext}.CommandPosition"/> at the save (its key is kept from version 1).</summary>
+    [JsonPropertyName("applied_command_position")]
+    public required long CommandPosition { get; init; }
 
     public required string ModelFile { get; init; }
 

@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// A checkpoint was refused because it belongs to another architecture or optimizer; the model and the optimizer

@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>One entry of a model's state (a parameter or a persistent buffer) as a checkpoint records it.</summary>
 /// <param name="Name">The entry's name in <c>state_dict()</c>, such as <c>fc1.weight</c>.</param>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Whether a checkpoint directory may be trusted: its owner is this user and nobody else can write it or its files,

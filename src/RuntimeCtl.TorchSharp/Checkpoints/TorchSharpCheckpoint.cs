@@ -3,7 +3,7 @@ using System.Text.Json;
 using TorchSharp.Modules;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Saves a model, its optimizer, the step and the applied command position into a checkpoint directory, and loads
@@ -28,21 +28,21 @@ public static class TorchSharpCheckpoint
     /// <param name="model">The model.</param>
     /// <param name="optimizer">The model's optimizer.</param>
     /// <param name="step">The training step reached.</param>
-    /// <param name="appliedCommandPosition">The command-queue position up to which commands have been applied.</param>
+    /// <param name="commandPosition">The command-queue position up to which commands have been applied.</param>
     /// <returns>What was saved.</returns>
     /// <remarks>
     /// The files are written into a sibling directory first and moved into place at the end, so an interrupted save
     /// leaves the previous checkpoint (or none), never a half-written one.
     /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="appliedCommandPosition"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="commandPosition"/> is negative.</exception>
     /// <exception cref="IOException"><paramref name="directory"/> exists, is not empty and holds no checkpoint.</exception>
-    public static TorchSharpCheckpointInfo Save(string directory, Module model, OptimizerHelper optimizer, long step, long appliedCommandPosition)
+    public static TorchSharpCheckpointInfo Save(string directory, Module model, OptimizerHelper optimizer, long step, long commandPosition)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentOutOfRangeException.ThrowIfNegative(step);
-        ArgumentOutOfRangeException.ThrowIfNegative(appliedCommandPosition);
+        ArgumentOutOfRangeException.ThrowIfNegative(commandPosition);
 
         var target = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !File.Exists(Path.Combine(target, ManifestFileName)))
@@ -75,7 +75,7 @@ public static class TorchSharpCheckpoint
                 Format = CheckpointManifest.FormatName,
                 Version = CheckpointManifest.CurrentVersion,
                 Step = step,
-                AppliedCommandPosition = appliedCommandPosition,
+                CommandPosition = commandPosition,
                 ModelFile = ModelFileName,
                 ModelSha256 = Sha256(modelPath),
                 OptimizerFile = OptimizerFileName,
@@ -278,7 +278,7 @@ public static class TorchSharpCheckpoint
     {
         Directory = directory,
         Step = manifest.Step,
-        AppliedCommandPosition = manifest.AppliedCommandPosition,
+        CommandPosition = manifest.CommandPosition,
         OptimizerType = manifest.OptimizerType,
         Tensors = [.. manifest.Tensors.Select(t => new CheckpointTensor(t.Name, t.Shape, t.Dtype))],
     };

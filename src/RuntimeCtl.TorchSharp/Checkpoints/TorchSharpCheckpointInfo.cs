@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>What a checkpoint directory holds, as read from its manifest.</summary>
 public sealed record TorchSharpCheckpointInfo
@@ -10,7 +10,7 @@ public sealed record TorchSharpCheckpointInfo
     public required long Step { get; init; }
 
     /// <summary>Gets the position in the command queue up to which commands had been applied, so a resumed run skips them.</summary>
-    public required long AppliedCommandPosition { get; init; }
+    public required long CommandPosition { get; init; }
 
     /// <summary>Gets the optimizer's type name, such as <c>AdamW</c>.</summary>
     public required string OptimizerType { get; init; }

@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>The keyword arguments of <c>save_ckpt</c>.</summary>
 internal sealed class SaveCheckpointArguments

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using TorchSharp.Modules;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>The standard controls of one <see cref="TorchSharpLoop"/>: their paths, validators, actions and current values.</summary>
 /// <remarks>
@@ -121,7 +122,7 @@ internal sealed class StandardControls
             throw Refused($"{Momentum} must be at least 0 and below 1, got {Text(value)} (e.g. 0.9)");
         }
 
-        if (value == 0 && _loop.Optimizer.ParamGroups.Any(g => g is TorchSharp.Modules.ParamGroup { Options: TorchSharp.Modules.SGD.Options { nesterov: true } }))
+        if (value == 0 && _loop.Optimizer.ParamGroups.Any(g => g is ParamGroup { Options: SGD.Options { nesterov: true } }))
         {
             throw Refused($"{Momentum} cannot be 0 for SGD with Nesterov momentum (e.g. 0.9)");
         }
@@ -129,13 +130,10 @@ internal sealed class StandardControls
         return value;
     }
 
-    public static void ValidateBetas(double beta1, double beta2)
-    {
-        if (beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1)
-        {
-            throw Refused($"{Betas} needs two values each at least 0 and below 1, got {Text(beta1)} and {Text(beta2)} (e.g. 0.9 0.999)");
-        }
-    }
+    public static (double, double) ValidateBetas(double beta1, double beta2) =>
+        beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1
+            ? throw Refused($"{Betas} needs two values each at least 0 and below 1, got {Text(beta1)} and {Text(beta2)} (e.g. 0.9 0.999)")
+            : (beta1, beta2);
 
     public static double? ValidateClipNorm(double? value) => value switch
     {
@@ -186,18 +184,24 @@ internal sealed class StandardControls
         return arguments.WithArgs(p);
     }
 
-    public static void ValidateSave(SaveCheckpointArguments arguments) => CheckLabel(SaveCheckpoint, arguments.Label);
+    public static SaveCheckpointArguments ValidateSave(SaveCheckpointArguments arguments)
+    {
+        CheckLabel(SaveCheckpoint, arguments.Label);
+        return arguments;
+    }
 
-    public static void ValidateStop(StopArguments arguments)
+    public static StopArguments ValidateStop(StopArguments arguments)
     {
         CheckLabel(Stop, arguments.Label);
         if (arguments.Label is not null && !arguments.Save)
         {
             throw Refused($"{Stop}: 'label' names the checkpoint saved before stopping, so it needs \"save\": true");
         }
+
+        return arguments;
     }
 
-    public static void ValidateLoad(LoadCheckpointArguments arguments)
+    public static LoadCheckpointArguments ValidateLoad(LoadCheckpointArguments arguments)
     {
         if ((arguments.Label is null) == (arguments.Path is null))
         {
@@ -209,6 +213,8 @@ internal sealed class StandardControls
         {
             throw Refused($"{LoadCheckpoint}: 'path' must be an absolute directory, got '{path}' (the trainer's working directory is not the sender's; use 'label' for a checkpoint under the checkpoint root)");
         }
+
+        return arguments;
     }
 
     public void SetLearningRate(double value) => OptimizerHyperparameters.SetLearningRate(_loop.Optimizer, value);

@@ -1,3 +1,5 @@
+using RuntimeCtl.TorchSharp;
+
 namespace RuntimeCtl;
 
 /// <summary>Registers the standard TorchSharp controls on a <see cref="RuntimeController{TContext}"/>.</summary>

@@ -1,4 +1,4 @@
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Settings of the standard TorchSharp controls registered by
@@ -24,14 +24,11 @@ public sealed class TorchSharpControlsOptions
 
     /// <summary>
     /// Gets or sets how often <see cref="TorchSharpLoop.WaitWhilePaused{TContext}"/> polls the queue while the loop is paused,
-    /// which bounds how long a <c>train.resume</c> or <c>train.stop</c> waits to be applied.
+    /// which bounds how long a <c>train.resume</c> or <c>train.stop</c> waits to be applied. The waits are timed by the
+    /// controller's clock (<see cref="RuntimeControllerOptions.TimeProvider"/>).
     /// </summary>
     /// <value>The default is 100 milliseconds.</value>
     public TimeSpan PausePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>Gets or sets the clock that times the waits between polls while paused.</summary>
-    /// <value>The default is <see cref="TimeProvider.System"/>.</value>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     internal TorchSharpControlsOptions Validated()
     {
@@ -52,11 +49,6 @@ public sealed class TorchSharpControlsOptions
         if (PausePollInterval <= TimeSpan.Zero || PausePollInterval > TimeSpan.FromMinutes(1))
         {
             problems.Add($"PausePollInterval must be above zero and at most one minute, got {PausePollInterval}.");
-        }
-
-        if (TimeProvider is null)
-        {
-            problems.Add("TimeProvider must not be null; use TimeProvider.System.");
         }
 
         var allowed = new List<string>();
@@ -82,7 +74,6 @@ public sealed class TorchSharpControlsOptions
             CheckpointRoot = root,
             AllowedLoadRoots = allowed,
             PausePollInterval = PausePollInterval,
-            TimeProvider = TimeProvider!,
         };
     }
 }

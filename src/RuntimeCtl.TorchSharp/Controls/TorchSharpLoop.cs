@@ -1,7 +1,7 @@
 using TorchSharp.Modules;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// The state of one TorchSharp training loop that the standard controls act on: the model, its optimizer, the
@@ -16,7 +16,7 @@ namespace RuntimeCtl;
 /// for (; loop.Step &lt; steps; loop.Step++)
 /// {
 ///     rt.PollAndApply(loop, loop.Step);                  // poll by step: acks carry the step
-///     if (!loop.WaitWhilePaused(rt, loop, cancellationToken: ct)) break;  // blocks while paused; false once stopped
+///     if (!loop.WaitWhilePaused(loop, cancellationToken: ct)) break;  // blocks while paused; false once stopped
 ///     // forward, backward, loop.ClipGradients(), optimizer.step()
 /// }
 /// </code>
@@ -90,41 +90,37 @@ public sealed class TorchSharpLoop
     public double? ClipGradients() => GradientClip.Apply(Model.parameters());
 
     /// <summary>
-    /// Returns at once unless the loop is paused; while it is, polls <paramref name="controller"/> every
-    /// <see cref="TorchSharpControlsOptions.PausePollInterval"/> (by time, with the current <see cref="Step"/>, so
-    /// <c>train.resume</c>, <c>train.stop</c> and any other command are applied and acked) until it is resumed or
-    /// stopped, or <paramref name="cancellationToken"/> is cancelled.
+    /// Returns at once unless the loop is paused; while it is, polls the controller its controls are on every
+    /// <see cref="TorchSharpControlsOptions.PausePollInterval"/> of that controller's clock (by time, with the current
+    /// <see cref="Step"/>, so <c>train.resume</c>, <c>train.stop</c> and any other command are applied and acked) until
+    /// it is resumed or stopped, or <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    /// <typeparam name="TContext">The controller's context type.</typeparam>
-    /// <param name="controller">The controller the controls were registered on.</param>
-    /// <param name="context">What the controls receive first.</param>
+    /// <typeparam name="TContext">The context type of the controller the controls were registered on.</typeparam>
+    /// <param name="context">What the controls receive first: the context the loop polls that controller with.</param>
     /// <param name="onAck">Receives each ack written by the polls while paused (e.g. to print them), or <see langword="null"/>.</param>
-    /// <param name="cancellationToken">Ends the wait early, e.g. on Ctrl-C.</param>
+    /// <param name="cancellationToken">Ends the wait early, e.g. on Ctrl-C; a cancellation wakes the wait at once.</param>
     /// <returns><see langword="true"/> when the loop should go on; <see langword="false"/> once <c>train.stop</c> was applied or the token was cancelled.</returns>
-    /// <exception cref="ArgumentException">The controls of this loop were registered on another controller.</exception>
+    /// <exception cref="ArgumentException">The controls of this loop are on a controller of another context type than <typeparamref name="TContext"/>.</exception>
     /// <remarks>
     /// Call it right after the poll of each step. It polls by time because the step does not advance while paused,
-    /// so a step-based poll would never be due. With several ranks every rank waits and polls in step.
+    /// so a step-based poll would never be due. The waits between polls are timers of
+    /// <see cref="RuntimeController{TContext}.TimeProvider"/>, so a fake clock on the controller's options drives them
+    /// in tests. With several ranks every rank waits and polls in step.
     /// </remarks>
-    public bool WaitWhilePaused<TContext>(RuntimeController<TContext> controller, TContext context, Action<Ack>? onAck = null, CancellationToken cancellationToken = default)
+    public bool WaitWhilePaused<TContext>(TContext context, Action<Ack>? onAck = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(controller);
-        if (_controller is not null && !ReferenceEquals(_controller, controller))
+        if (_controller is not null and not RuntimeController<TContext>)
         {
-            throw new ArgumentException("This TorchSharpLoop's controls were registered on another RuntimeController; pass that controller.", nameof(controller));
+            var polled = _controller.GetType().GetGenericArguments()[0].Name;
+            throw new ArgumentException(
+                $"This TorchSharpLoop's controls are on a RuntimeController<{polled}>, but WaitWhilePaused was called with a {typeof(TContext).Name} context. Pass the context that controller polls with, naming its type if the argument's type differs: loop.WaitWhilePaused<{polled}>(context).",
+                nameof(context));
         }
 
-        while (IsPaused && !StopRequested && !cancellationToken.IsCancellationRequested)
+        // Only the controls pause the loop, so a paused loop has a controller.
+        var controller = (RuntimeController<TContext>?)_controller;
+        while (IsPaused && !StopRequested && controller is not null && WaitForNextPoll(controller.TimeProvider, cancellationToken))
         {
-            Task.Delay(_options.PausePollInterval, _options.TimeProvider, cancellationToken)
-                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing)
-                .GetAwaiter()
-                .GetResult();
-            if (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-
             foreach (var ack in controller.PollAndApply(context, TimeSpan.Zero, Step))
             {
                 onAck?.Invoke(ack);
@@ -134,7 +130,7 @@ public sealed class TorchSharpLoop
         return !StopRequested && !cancellationToken.IsCancellationRequested;
     }
 
-    /// <summary>Binds the loop to the controller its controls go on, with the settings <see cref="WaitWhilePaused{TContext}"/> uses.</summary>
+    /// <summary>Binds the loop to the controller its controls go on (which <see cref="WaitWhilePaused{TContext}"/> polls), with the settings it uses.</summary>
     internal void Attach(object controller, TorchSharpControlsOptions options)
     {
         _controller = controller;
@@ -147,4 +143,27 @@ public sealed class TorchSharpLoop
     internal bool IsAttachedTo(object controller) => ReferenceEquals(_controller, controller);
 
     internal void AddSaved(TorchSharpCheckpointInfo checkpoint) => _saved.Add(checkpoint);
+
+    /// <summary>
+    /// Blocks for one <see cref="TorchSharpControlsOptions.PausePollInterval"/> of <paramref name="time"/>, or until
+    /// <paramref name="cancellationToken"/> is cancelled; returns whether the wait ran its course.
+    /// </summary>
+    private bool WaitForNextPoll(TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        // A paused loop has nothing to do until the next poll, so the training thread blocks on purpose, on a timer of
+        // the controller's clock rather than a sleep: a fake clock drives it, and a cancellation ends it at once.
+        var wake = new TaskCompletionSource();
+        using (time.CreateTimer(static state => ((TaskCompletionSource)state!).TrySetResult(), wake, _options.PausePollInterval, Timeout.InfiniteTimeSpan))
+        using (cancellationToken.UnsafeRegister(static state => ((TaskCompletionSource)state!).TrySetResult(), wake))
+        {
+            wake.Task.Wait(CancellationToken.None); // the registration above wakes it on cancellation, without an exception
+        }
+
+        return !cancellationToken.IsCancellationRequested;
+    }
 }

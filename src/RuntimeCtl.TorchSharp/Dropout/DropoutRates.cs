@@ -2,7 +2,7 @@ using System.Globalization;
 using TorchSharp.Modules;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Reads and changes the drop probability of the dropout modules of a model in place.

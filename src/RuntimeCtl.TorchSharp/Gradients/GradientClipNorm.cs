@@ -2,7 +2,7 @@ using System.Globalization;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Holds a gradient-norm limit that a control can change while the training loop applies it after every backward pass.

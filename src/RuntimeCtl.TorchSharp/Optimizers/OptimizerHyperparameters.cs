@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using ILearningRateController = TorchSharp.torch.optim.ILearningRateController;
 using Optimizer = TorchSharp.torch.optim.Optimizer;
 
-namespace RuntimeCtl;
+namespace RuntimeCtl.TorchSharp;
 
 /// <summary>
 /// Reads and changes the hyperparameters of a TorchSharp optimizer in place, on every parameter group.

@@ -136,9 +136,9 @@ internal sealed class OptionsControl<TContext, [System.Diagnostics.CodeAnalysis.
 {
     private readonly OptionsBinder<TOptions> _binder = new();
     private readonly Action<TContext, TOptions> _apply;
-    private readonly Action<TOptions>? _validate;
+    private readonly Func<TOptions, TOptions>? _validate;
 
-    public OptionsControl(string path, Action<TContext, TOptions> apply, Action<TOptions>? validate, string? description, Func<object?>? getValue)
+    public OptionsControl(string path, Action<TContext, TOptions> apply, Func<TOptions, TOptions>? validate, string? description, Func<object?>? getValue)
         : base(path, apply, description, getValue)
     {
         _apply = apply;
@@ -151,7 +151,11 @@ internal sealed class OptionsControl<TContext, [System.Diagnostics.CodeAnalysis.
     {
         EnsureCount(args, 0);
         var (options, echo) = _binder.Bind(Path, kwargs);
-        _validate?.Invoke(options);
+        if (_validate is not null)
+        {
+            options = _validate(options) ?? throw new InvalidOperationException($"The validator of {Path} returned null; return the options (the same object or new ones).");
+        }
+
         return new BoundCommand<TContext>(ctx => _apply(ctx, options), [], echo);
     }
 }

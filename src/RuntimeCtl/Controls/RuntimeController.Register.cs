@@ -61,7 +61,7 @@ public sealed partial class RuntimeController<TContext>
     /// <typeparam name="T2">The second argument's type.</typeparam>
     /// <param name="path">The name senders use.</param>
     /// <param name="apply">Runs the control with the loop's context and the converted arguments.</param>
-    /// <param name="validate">Checks the converted values before <paramref name="apply"/>; throw to refuse them.</param>
+    /// <param name="validate">Checks (and may adjust) the converted values before <paramref name="apply"/>; throw to refuse them. The returned values are what <paramref name="apply"/> gets and the ack echoes.</param>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
@@ -70,7 +70,7 @@ public sealed partial class RuntimeController<TContext>
     /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
-    public RuntimeController<TContext> Register<T1, T2>(string path, Action<TContext, T1, T2> apply, Action<T1, T2>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
+    public RuntimeController<TContext> Register<T1, T2>(string path, Action<TContext, T1, T2> apply, Func<T1, T2, (T1, T2)>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
         return Add(
@@ -80,8 +80,8 @@ public sealed partial class RuntimeController<TContext>
                 [typeof(T1), typeof(T2)],
                 validate is null ? null : v =>
                 {
-                    validate((T1)v[0]!, (T2)v[1]!);
-                    return v;
+                    var (a, b) = validate((T1)v[0]!, (T2)v[1]!);
+                    return [a, b];
                 },
                 (ctx, v) => apply(ctx, (T1)v[0]!, (T2)v[1]!),
                 description,
@@ -95,7 +95,7 @@ public sealed partial class RuntimeController<TContext>
     /// <typeparam name="T3">The third argument's type.</typeparam>
     /// <param name="path">The name senders use.</param>
     /// <param name="apply">Runs the control with the loop's context and the converted arguments.</param>
-    /// <param name="validate">Checks the converted values before <paramref name="apply"/>; throw to refuse them.</param>
+    /// <param name="validate">Checks (and may adjust) the converted values before <paramref name="apply"/>; throw to refuse them. The returned values are what <paramref name="apply"/> gets and the ack echoes.</param>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
@@ -104,7 +104,7 @@ public sealed partial class RuntimeController<TContext>
     /// <c>failed</c> with "effect unknown".</param>
     /// <returns>This controller.</returns>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
-    public RuntimeController<TContext> Register<T1, T2, T3>(string path, Action<TContext, T1, T2, T3> apply, Action<T1, T2, T3>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
+    public RuntimeController<TContext> Register<T1, T2, T3>(string path, Action<TContext, T1, T2, T3> apply, Func<T1, T2, T3, (T1, T2, T3)>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(apply);
         return Add(
@@ -114,8 +114,8 @@ public sealed partial class RuntimeController<TContext>
                 [typeof(T1), typeof(T2), typeof(T3)],
                 validate is null ? null : v =>
                 {
-                    validate((T1)v[0]!, (T2)v[1]!, (T3)v[2]!);
-                    return v;
+                    var (a, b, c) = validate((T1)v[0]!, (T2)v[1]!, (T3)v[2]!);
+                    return [a, b, c];
                 },
                 (ctx, v) => apply(ctx, (T1)v[0]!, (T2)v[1]!, (T3)v[2]!),
                 description,
@@ -131,7 +131,7 @@ public sealed partial class RuntimeController<TContext>
     /// keyword is its <see cref="System.Text.Json.Serialization.JsonPropertyNameAttribute"/> name, else its name in snake_case.</typeparam>
     /// <param name="path">The name senders use.</param>
     /// <param name="apply">Runs the control with the loop's context and the bound options.</param>
-    /// <param name="validate">Checks the bound options before <paramref name="apply"/>; throw to refuse them.</param>
+    /// <param name="validate">Checks (and may adjust) the bound options before <paramref name="apply"/>; throw to refuse them. The options it returns are what <paramref name="apply"/> gets.</param>
     /// <param name="description">A one-line description for <c>runtimectl controls</c>.</param>
     /// <param name="getValue">Returns the control's current value for <c>controller.json</c>, or <see langword="null"/>.</param>
     /// <param name="overwrite">Replace an existing control of that path instead of keeping it.</param>
@@ -142,7 +142,7 @@ public sealed partial class RuntimeController<TContext>
     /// <exception cref="ControlRegistrationException">The path is taken by a different handler and <paramref name="overwrite"/> is false.</exception>
     /// <remarks>Positional arguments, unknown keywords and values that do not convert give a <c>failed</c> ack. The ack
     /// echoes only the keywords the command sent (converted), never the options' defaults.</remarks>
-    public RuntimeController<TContext> RegisterOptions<[DynamicallyAccessedMembers(OptionsBinder.Members)] TOptions>(string path, Action<TContext, TOptions> apply, Action<TOptions>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
+    public RuntimeController<TContext> RegisterOptions<[DynamicallyAccessedMembers(OptionsBinder.Members)] TOptions>(string path, Action<TContext, TOptions> apply, Func<TOptions, TOptions>? validate = null, string? description = null, Func<object?>? getValue = null, bool overwrite = false, bool safeToRepeat = false)
         where TOptions : new()
     {
         ArgumentNullException.ThrowIfNull(apply);

@@ -42,7 +42,6 @@ internal sealed class MetricsWriter
     private int _lines;
     private long _lastFlush;
     private long _length = -1;
-    private bool _failed;
 
     /// <summary>Writes into the trainer's opened queue directory (files opened relative to it, never through a symlink).</summary>
     public MetricsWriter(QueueDirectory queue, TimeProvider time, long rotateBytes = DefaultRotateBytes)
@@ -145,14 +144,11 @@ internal sealed class MetricsWriter
                 stream.Write(_buffer.WrittenSpan);
                 _length = stream.Length;
             }
-
-            _failed = false;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             // Metrics are best effort: a full disk must not stop the training loop. The points are dropped and the
             // length re-read at the next write.
-            _failed = true;
             _length = -1;
         }
         finally
@@ -161,7 +157,4 @@ internal sealed class MetricsWriter
             _lines = 0;
         }
     }
-
-    /// <summary>Gets whether the last write failed.</summary>
-    public bool LastWriteFailed => _failed;
 }

@@ -6,7 +6,7 @@ namespace RuntimeCtl;
 /// <summary>What one rank did with one command.</summary>
 internal readonly record struct Outcome<TContext>(AckStatus Status, string? Error, BoundCommand<TContext> Bound);
 
-/// <summary>The checks of PROTOCOL §3, in the original's order, then the control.</summary>
+/// <summary>The checks of a command before its control runs, in the original's order (args a list, kwargs an object, op "set", a known path), then the control.</summary>
 internal static class CommandExecutor
 {
     private static readonly Dictionary<string, JsonElement> NoKwargs = new(StringComparer.Ordinal);

@@ -6,8 +6,8 @@ namespace RuntimeCtl;
 /// <summary>One complete line of <c>commands.jsonl</c>, or the place of one that was too long to hold.</summary>
 /// <param name="Offset">The file offset of the line's first byte.</param>
 /// <param name="End">The file offset just after the line's <c>\n</c>.</param>
-/// <param name="Start">Where the line's bytes start in <see cref="LineBatch.Bytes"/>.</param>
-/// <param name="Length">The number of bytes in <see cref="LineBatch.Bytes"/> (0 for an oversize line).</param>
+/// <param name="Start">Where the line's bytes start in the batch's buffer.</param>
+/// <param name="Length">The number of bytes in the batch's buffer (0 for an oversize line).</param>
 /// <param name="Oversize">Whether the line exceeded the size limit (its bytes were not kept).</param>
 internal readonly record struct RawLine(long Offset, long End, int Start, int Length, bool Oversize);
 
@@ -21,8 +21,6 @@ internal sealed class LineBatch(int ceiling)
     public List<RawLine> Lines { get; } = [];
 
     public int ByteCount { get; private set; }
-
-    public ReadOnlySpan<byte> Bytes => _bytes.AsSpan(0, ByteCount);
 
     public ReadOnlySpan<byte> Line(in RawLine line) => _bytes.AsSpan(line.Start, line.Length);
 
@@ -125,13 +123,12 @@ internal sealed class CommandReader : IDisposable
     /// Appends up to <paramref name="maxLines"/> complete lines from <see cref="Position"/> to <paramref name="batch"/>,
     /// stopping early once the batch holds <paramref name="maxBytes"/>: a backlog is read in bounded pieces.
     /// </summary>
-    /// <returns>Whether it stopped because of the byte budget (more complete lines may be waiting).</returns>
-    public bool Read(LineBatch batch, int maxLines, int maxBytes)
+    public void Read(LineBatch batch, int maxLines, int maxBytes)
     {
         var handle = Handle();
         if (handle is null)
         {
-            return false;
+            return;
         }
 
         var length = RandomAccess.GetLength(handle);
@@ -149,14 +146,14 @@ internal sealed class CommandReader : IDisposable
         {
             if (batch.ByteCount >= maxBytes)
             {
-                return true;
+                return;
             }
 
             if (_oversizeStart >= 0)
             {
                 if (!SkipOversize(handle, length, batch))
                 {
-                    return false;
+                    return;
                 }
 
                 added++;
@@ -203,7 +200,7 @@ internal sealed class CommandReader : IDisposable
                     continue;
                 }
 
-                return false; // a write in progress
+                return; // a write in progress
             }
 
             // Hand out every complete line in the buffer.
@@ -233,8 +230,6 @@ internal sealed class CommandReader : IDisposable
 
             Position += start;
         }
-
-        return batch.ByteCount >= maxBytes && Position < length;
     }
 
     public void Dispose()

@@ -93,6 +93,7 @@ internal sealed class ControllerFile<TContext>
     private readonly DateTimeOffset _started;
     private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(4096);
     private bool _failureReported;
+    private RuntimeDiagnostic? _backgroundFailure; // found by a write on the thread pool, reported by the next Write
     private Task _pending = Task.CompletedTask;
 
     public ControllerFile(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls)
@@ -111,6 +112,11 @@ internal sealed class ControllerFile<TContext>
     /// </summary>
     public void Write(long? step, double pollIntervalSeconds, AckWriter acks, long commandLines, long commandBytes, Action<RuntimeDiagnostic> report, bool stopped = false, bool synchronous = false)
     {
+        if (Interlocked.Exchange(ref _backgroundFailure, null) is { } failure)
+        {
+            report(failure); // on the training thread, as OnDiagnostic promises
+        }
+
         if (!_pending.IsCompleted)
         {
             if (!synchronous)
@@ -169,11 +175,16 @@ internal sealed class ControllerFile<TContext>
         var bytes = _buffer.WrittenSpan.ToArray();
         if (synchronous)
         {
+            if (Interlocked.Exchange(ref _backgroundFailure, null) is { } late)
+            {
+                report(late); // the write waited for above failed
+            }
+
             Replace(bytes, report);
         }
         else
         {
-            _pending = Task.Run(() => Replace(bytes, report));
+            _pending = Task.Run(() => Replace(bytes, diagnostic => Volatile.Write(ref _backgroundFailure, diagnostic)));
         }
     }
 

@@ -16,7 +16,7 @@ public static class JsonFormat
     /// <summary>Gets the options that write the queue files' dialect: compact, non-ASCII text as it is.</summary>
     public static JsonWriterOptions WriterOptions { get; } = new()
     {
-        // Keep non-ASCII text as it was sent (PROTOCOL §3); the files are UTF-8.
+        // Keep non-ASCII text as it was sent (docs/queue-format.md, "A command"); the files are UTF-8.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Indented = false,
         SkipValidation = false,

@@ -19,8 +19,16 @@ public interface IProcessGroup
     /// <summary>Gets the number of ranks in the job (the world size).</summary>
     int Size { get; }
 
-    /// <summary>Blocks until every rank has called it.</summary>
-    void Barrier();
+    /// <summary>
+    /// Blocks until every rank has called it. The controller never calls it; it is here for controls and tools
+    /// that need the ranks in step (a timed section). The default is a gather to rank 0 and a broadcast back.
+    /// </summary>
+    void Barrier()
+    {
+        Span<byte> token = stackalloc byte[1];
+        Gather(token, Rank == 0 ? new byte[Size] : []);
+        Broadcast(token);
+    }
 
     /// <summary>
     /// Copies <paramref name="buffer"/> of rank 0 into <paramref name="buffer"/> of every other rank.

@@ -132,7 +132,7 @@ public sealed class HistoryReplayCommandTests : IDisposable
                 Assert.Equal(0, InProcess.Run(["-q", dir, .. words]).ExitCode);
             }
 
-            applied.AddRange(rt.PollAndApply(state, step, 1).Where(a => a.Status == AckStatus.Applied).Select(a => $"{a.Path}@{a.Step}"));
+            applied.AddRange(rt.PollAndApplyAtStep(state, step, 1).Where(a => a.Status == AckStatus.Applied).Select(a => $"{a.Path}@{a.Step}"));
         }
 
         return applied;

@@ -64,13 +64,13 @@ public sealed class AppendSignalTests : IDisposable
         var state = new TrainState();
         for (var step = 0; step < 2 * AppendSignal.IdleAfterEmptyLooks; step++)
         {
-            Assert.Empty(rt.PollAndApply(state, step));
+            Assert.Empty(rt.PollAndApplyAtStep(state, step));
         }
 
         _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.3]}""");
         var watch = Stopwatch.StartNew();
         var step2 = 1000L;
-        while (rt.PollAndApply(state, step2++).Count == 0)
+        while (rt.PollAndApplyAtStep(state, step2++).Count == 0)
         {
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "the append was never noticed");
             Thread.Yield();

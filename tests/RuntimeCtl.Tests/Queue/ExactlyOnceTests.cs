@@ -228,13 +228,13 @@ public sealed class ExactlyOnceTests : IDisposable
         _q.AppendLine(Cmd("now"));
         using (var rt = Trainer.Create(_q.Dir))
         {
-            rt.PollAndApply(state, step: 1);
+            rt.PollAndApplyAtStep(state, step: 1);
         }
 
         using (var rt = Trainer.Create(_q.Dir))
         {
-            rt.PollAndApply(state, step: 5);
-            rt.PollAndApply(state, step: 10);
+            rt.PollAndApplyAtStep(state, step: 5);
+            rt.PollAndApplyAtStep(state, step: 10);
         }
 
         Assert.Equal(2, state.Applied);

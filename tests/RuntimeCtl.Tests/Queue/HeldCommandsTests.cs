@@ -23,7 +23,7 @@ public sealed class HeldCommandsTests : IDisposable
         _q.AppendLine("""{"id":"now","path":"model.dropout.p","args":[0.3]}""");
         var state = new TrainState();
 
-        var acks = rt.PollAndApply(state, step: 1, everySteps: 1);
+        var acks = rt.PollAndApplyAtStep(state, step: 1, everySteps: 1);
 
         Assert.Equal(0.3, state.Dropout); // the ordinary command does not wait behind the held ones
         Assert.Equal(501, acks.Count);
@@ -33,7 +33,7 @@ public sealed class HeldCommandsTests : IDisposable
             Assert.Contains("too many commands are held", a.Error, StringComparison.Ordinal);
         });
         Assert.Equal(["now"], acks.Skip(500).Select(a => a.Id));
-        Assert.Empty(rt.PollAndApply(state, step: 2, everySteps: 1));
+        Assert.Empty(rt.PollAndApplyAtStep(state, step: 2, everySteps: 1));
     }
 
     [Fact]
@@ -43,9 +43,9 @@ public sealed class HeldCommandsTests : IDisposable
         _q.AppendLine("""{"id":"late","path":"model.dropout.p","args":[0.5],"at_step":7}""");
         _q.AppendLine("""{"id":"early","path":"model.dropout.p","args":[0.2],"at_step":3}""");
         var state = new TrainState();
-        Assert.Empty(rt.PollAndApply(state, step: 1, everySteps: 1));
+        Assert.Empty(rt.PollAndApplyAtStep(state, step: 1, everySteps: 1));
 
-        var acks = rt.PollAndApply(state, step: 10, everySteps: 1);
+        var acks = rt.PollAndApplyAtStep(state, step: 10, everySteps: 1);
 
         Assert.Equal(["late", "early"], acks.Select(a => a.Id));
         Assert.Equal(0.2, state.Dropout);
@@ -58,7 +58,7 @@ public sealed class HeldCommandsTests : IDisposable
         _q.AppendLine("""{"id":"x","path":"model.dropout.p","args":[0.5],"at_step":7}""");
         _q.AppendLine("""{"id":"x","path":"model.dropout.p","args":[0.2]}""");
 
-        var acks = rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        var acks = rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
 
         var ack = Assert.Single(acks);
         Assert.Equal("duplicate id", ack.Error);

@@ -94,7 +94,7 @@ public sealed class MultiRankPollTests : IDisposable
     [Fact]
     public void PollAndApply_StepBasedNotDue_RunsNoCollective()
     {
-        var (_, _, groups) = RunRanks(2, _q.Dir, 10, (_, rt, s, i) => rt.PollAndApply(s, step: i, everySteps: 5));
+        var (_, _, groups) = RunRanks(2, _q.Dir, 10, (_, rt, s, i) => rt.PollAndApplyAtStep(s, step: i, everySteps: 5));
 
         // Steps 0 and 5 are due: each runs one header broadcast (nothing queued); the other 8 steps run none.
         Assert.All(groups, g => Assert.Equal(2, g.Collectives));
@@ -179,7 +179,7 @@ public sealed class MultiRankPollTests : IDisposable
         const int Commands = 5_000;
         _q.AppendRaw(string.Concat(Enumerable.Range(0, Commands).Select(i => $$"""{"id":"c{{i}}","path":"model.dropout.p","args":[{{(i % 9) / 10.0}}]}""" + "\n")));
 
-        var (states, acks, _) = RunRanks(2, _q.Dir, 2, (_, rt, s, i) => byStep ? rt.PollAndApply(s, step: i) : rt.PollAndApply(s, TimeSpan.Zero));
+        var (states, acks, _) = RunRanks(2, _q.Dir, 2, (_, rt, s, i) => byStep ? rt.PollAndApplyAtStep(s, step: i) : rt.PollAndApply(s, TimeSpan.Zero));
 
         Assert.All(states, s => Assert.Equal(Commands, s.Applied));
         Assert.All(states, s => Assert.Equal(((Commands - 1) % 9) / 10.0, s.Dropout));
@@ -204,7 +204,7 @@ public sealed class MultiRankPollTests : IDisposable
             6,
             (rank, rt, s, i) =>
             {
-                var result = rt.PollAndApply(s, step: i);
+                var result = rt.PollAndApplyAtStep(s, step: i);
                 if (s.Dropout == 0.5 && seenAt[rank] == 0)
                 {
                     seenAt[rank] = i;

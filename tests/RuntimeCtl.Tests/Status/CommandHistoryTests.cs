@@ -17,7 +17,7 @@ public sealed class CommandHistoryTests : IDisposable
         _q.AppendLine("""{"id":"f","path":"model.dropout.p","args":[1.5]}""");
         _q.AppendLine("   ");
         _q.AppendLine("not json");
-        rt.PollAndApply(new TrainState(), step: 4, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 4, everySteps: 1);
         _q.AppendLine("""{"id":"p","path":"model.dropout.p","args":[0.1]}""");
         _q.AppendRaw("""{"id":"torn","path":"mo""");
 
@@ -50,7 +50,7 @@ public sealed class CommandHistoryTests : IDisposable
         using var rt = Trainer.Create(_q.Dir);
         _q.AppendLine("""{"id":"x","path":"model.dropout.p","args":[0.3]}""");
         _q.AppendLine("""{"id":"x","path":"model.dropout.p","args":[0.4]}""");
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
 
         var entries = CommandHistory.Read(_q.Dir, 1024 * 1024).ToList();
 
@@ -65,7 +65,7 @@ public sealed class CommandHistoryTests : IDisposable
         _q.AppendBytes([0xEF, 0xBB, 0xBF]);
         _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.3]}""");
         _q.AppendLine("{\"id\":\"big\",\"path\":\"save_ckpt\",\"kwargs\":{\"label\":\"" + new string('x', 3000) + "\"}}");
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
 
         var entries = CommandHistory.Read(_q.Dir, 1024).ToList();
 
@@ -80,7 +80,7 @@ public sealed class CommandHistoryTests : IDisposable
     {
         using var rt = Trainer.Create(_q.Dir);
         _q.AppendLine("""{"id":"old","path":"model.dropout.p","args":[0.3]}""");
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
         File.WriteAllText(_q.Commands, """{"id":"old","path":"model.dropout.p","args":[0.3]}""" + "\n" + """{"id":"new","path":"model.dropout.p","args":[0.2]}""" + "\n");
 
         var entries = CommandHistory.Read(_q.Dir, 1024 * 1024).ToList();

@@ -3,12 +3,12 @@ using System.Text.Json;
 
 namespace RuntimeCtl.Tests.Support;
 
-/// <summary>A fresh queue directory under the temp folder, removed at dispose, with helpers to write raw lines and read acks.</summary>
+/// <summary>A fresh queue directory under the temp folder (or <c>parent</c>), removed at dispose, with helpers to write raw lines and read acks.</summary>
 public sealed class TempQueueDirectory : IDisposable
 {
-    public TempQueueDirectory()
+    public TempQueueDirectory(string? parent = null)
     {
-        Root = Path.Combine(Path.GetTempPath(), "rtc-tests", Guid.NewGuid().ToString("N")[..12]);
+        Root = Path.Combine(parent ?? Path.GetTempPath(), "rtc-tests", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.GetDirectoryName(Root)!);
         Dir = Path.Combine(Root, "q");
     }

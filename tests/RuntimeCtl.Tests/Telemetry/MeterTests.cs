@@ -20,7 +20,7 @@ public sealed class MeterTests : IDisposable
         _q.AppendLine("""{"id":"f","path":"model.dropout.p","args":[1.5]}""");
         _q.AppendLine("""{"id":"r","path":"no.such.thing","args":[]}""");
 
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
 
         var commands = _heard.Where(h => h.Instrument == RuntimeTelemetry.Commands).ToList();
         Assert.Equal(["applied:model.dropout.p", "failed:model.dropout.p", "rejected:(unregistered)"], commands.Select(c => $"{c.Tags["status"]}:{c.Tags["path"]}"));
@@ -34,9 +34,9 @@ public sealed class MeterTests : IDisposable
         using var rt = Trainer.Create(_q.Dir);
         using var listener = Listen(rt.Meter);
 
-        rt.PollAndApply(new TrainState(), step: 0, everySteps: 10);
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 10); // not due
-        rt.PollAndApply(new TrainState(), step: 10, everySteps: 10);
+        rt.PollAndApplyAtStep(new TrainState(), step: 0, everySteps: 10);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 10); // not due
+        rt.PollAndApplyAtStep(new TrainState(), step: 10, everySteps: 10);
 
         var durations = _heard.Where(h => h.Instrument == RuntimeTelemetry.PollDuration).ToList();
         Assert.Equal(2, durations.Count);
@@ -50,7 +50,7 @@ public sealed class MeterTests : IDisposable
         using var listener = Listen(rt.Meter);
         _q.AppendLine("""{"id":"h1","path":"model.dropout.p","args":[0.3],"at_step":100}""");
         _q.AppendLine("""{"id":"h2","path":"model.dropout.p","args":[0.3],"at_step":100}""");
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
 
         listener.RecordObservableInstruments();
 
@@ -84,7 +84,7 @@ public sealed class MeterTests : IDisposable
         using var bad = rt.Observe(_ => throw new InvalidOperationException("boom"));
         _q.AppendLine("""{"id":"a","path":"model.dropout.p","args":[0.3]}""");
 
-        rt.PollAndApply(new TrainState(), step: 1, everySteps: 1);
+        rt.PollAndApplyAtStep(new TrainState(), step: 1, everySteps: 1);
         rt.Report(1, "loss", 0.5);
 
         Assert.Equal(["a"], acks);

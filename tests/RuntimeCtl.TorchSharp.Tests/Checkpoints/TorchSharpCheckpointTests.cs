@@ -26,7 +26,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         // Arrange: a trained model with buffers (batch norm), and a fresh one with other weights and hyperparameters.
         var (saved, savedOptimizer) = Build(hidden: 8, "fc1");
         Train(saved, savedOptimizer, steps: 3);
-        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 3, appliedCommandPosition: 7);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 3, commandPosition: 7);
         var (restored, restoredOptimizer) = Build(hidden: 8, "fc1", lr: 0.5, weightDecay: 0.2);
 
         // Act
@@ -35,7 +35,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         // Assert: weights, buffers, moments, step counts, learning rate and weight decay all equal to the bit,
         // and both keep training identically.
         Assert.Equal(3, info.Step);
-        Assert.Equal(7, info.AppliedCommandPosition);
+        Assert.Equal(7, info.CommandPosition);
         TorchAssert.BitEqual(TorchAssert.Snapshot(saved.state_dict().Values), restored.state_dict().Values);
         Assert.Equal(TorchAssert.StateBytes(savedOptimizer), TorchAssert.StateBytes(restoredOptimizer));
         Assert.Equal([0.01], OptimizerHyperparameters.GetLearningRates(restoredOptimizer));
@@ -51,7 +51,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         using var scope = NewDisposeScope();
         // Arrange
         var (saved, savedOptimizer) = Build(hidden: 8, "fc1");
-        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, commandPosition: 0);
         var (other, otherOptimizer) = Build(hidden: 16, "fc1");
         Train(other, otherOptimizer, steps: 1);
         var weights = TorchAssert.Snapshot(other.state_dict().Values);
@@ -74,7 +74,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         using var scope = NewDisposeScope();
         // Arrange
         var (saved, savedOptimizer) = Build(hidden: 8, "fc1");
-        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, commandPosition: 0);
         var (other, otherOptimizer) = Build(hidden: 8, "dense1");
         var weights = TorchAssert.Snapshot(other.state_dict().Values);
 
@@ -93,7 +93,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         using var scope = NewDisposeScope();
         // Arrange
         var (saved, savedOptimizer) = Build(hidden: 8, "fc1");
-        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, commandPosition: 0);
         var (other, _) = Build(hidden: 8, "fc1");
         using var sgd = optim.SGD(other.parameters(), learningRate: 0.1, momentum: 0.9);
         var weights = TorchAssert.Snapshot(other.state_dict().Values);
@@ -114,7 +114,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         using var scope = NewDisposeScope();
         // Arrange
         var (saved, savedOptimizer) = Build(hidden: 8, "fc1");
-        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, saved, savedOptimizer, step: 1, commandPosition: 0);
         var modelFile = Path.Combine(CheckpointDirectory, "model.bin");
         var bytes = File.ReadAllBytes(modelFile);
         bytes[^1] ^= 0xff;
@@ -136,14 +136,14 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         using var scope = NewDisposeScope();
         // Arrange
         var (model, optimizer) = Build(hidden: 8, "fc1");
-        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 1, appliedCommandPosition: 1);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 1, commandPosition: 1);
 
         // Act
-        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 2, appliedCommandPosition: 5);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 2, commandPosition: 5);
 
         // Assert
         var info = TorchSharpCheckpoint.ReadInfo(CheckpointDirectory);
-        Assert.Equal((2L, 5L), (info.Step, info.AppliedCommandPosition));
+        Assert.Equal((2L, 5L), (info.Step, info.CommandPosition));
         Assert.Equal(["checkpoint"], Directory.EnumerateFileSystemEntries(_temp.Path).Select(Path.GetFileName));
     }
 
@@ -153,13 +153,26 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         using var scope = NewDisposeScope();
         var (model, optimizer) = Build(hidden: 8, "fc1");
 
-        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 4, appliedCommandPosition: 2);
+        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 4, commandPosition: 2);
 
         var info = TorchSharpCheckpoint.ReadInfo(CheckpointDirectory);
         Assert.Equal("AdamW", info.OptimizerType);
         Assert.Contains(new CheckpointTensor("fc1.weight", [8, 4], "Float32"), info.Tensors);
         Assert.Contains(new CheckpointTensor("norm.running_mean", [8], "Float32"), info.Tensors);
         Assert.Equal(["manifest.json", "model.bin", "optimizer.bin"], Directory.EnumerateFiles(CheckpointDirectory).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Save_Manifest_KeepsTheVersionOneKeyOfTheCommandPosition()
+    {
+        // CommandPosition was AppliedCommandPosition: checkpoints written before the rename must still read.
+        using var scope = NewDisposeScope();
+        var (model, optimizer) = Build(hidden: 8, "fc1");
+
+        TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 4, commandPosition: 7);
+
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(CheckpointDirectory, "manifest.json")));
+        Assert.Equal(7, manifest.RootElement.GetProperty("applied_command_position").GetInt64());
     }
 
     [Fact]
@@ -171,7 +184,7 @@ public sealed class TorchSharpCheckpointTests : IDisposable
         var precious = Path.Combine(CheckpointDirectory, "notes.txt");
         File.WriteAllText(precious, "keep me");
 
-        var error = Assert.Throws<IOException>(() => TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 1, appliedCommandPosition: 0));
+        var error = Assert.Throws<IOException>(() => TorchSharpCheckpoint.Save(CheckpointDirectory, model, optimizer, step: 1, commandPosition: 0));
 
         Assert.Contains("not empty", error.Message, StringComparison.Ordinal);
         Assert.Equal("keep me", File.ReadAllText(precious));

@@ -39,7 +39,7 @@ public sealed class CheckpointControlsTests
         Assert.Equal([0.01], OptimizerHyperparameters.GetLearningRates(steered.Optimizer));
         var info = TorchSharpCheckpoint.ReadInfo(directory);
         Assert.Equal(3, info.Step);
-        Assert.True(info.AppliedCommandPosition >= 0 && info.AppliedCommandPosition <= position, $"{info.AppliedCommandPosition} vs {position}");
+        Assert.True(info.CommandPosition >= 0 && info.CommandPosition <= position, $"{info.CommandPosition} vs {position}");
         Assert.Equal(directory, Assert.Single(steered.Loop.SavedCheckpoints).Directory);
         Assert.Equal(directory, steered.Loop.LoadedCheckpoint!.Directory);
     }
@@ -98,7 +98,7 @@ public sealed class CheckpointControlsTests
         steered.Train();
         Directory.CreateDirectory(steered.CheckpointRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var directory = Path.Combine(steered.CheckpointRoot, "by-path");
-        TorchSharpCheckpoint.Save(directory, steered.Model, steered.Optimizer, step: 1, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(directory, steered.Model, steered.Optimizer, step: 1, commandPosition: 0);
         var weights = TorchAssert.Snapshot(steered.Model.state_dict().Values);
         steered.Train();
 
@@ -116,7 +116,7 @@ public sealed class CheckpointControlsTests
         using var other = new SteeredLoop(hidden: 16);
         using var steered = new SteeredLoop();
         using var scope = NewDisposeScope();
-        TorchSharpCheckpoint.Save(Path.Combine(Directory.CreateDirectory(steered.CheckpointRoot).FullName, "wide"), other.Model, other.Optimizer, step: 40, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(Path.Combine(Directory.CreateDirectory(steered.CheckpointRoot).FullName, "wide"), other.Model, other.Optimizer, step: 40, commandPosition: 0);
         steered.Train();
         var weights = TorchAssert.Snapshot(steered.Model.state_dict().Values);
         var optimizerState = TorchAssert.StateBytes(steered.Optimizer);
@@ -160,6 +160,6 @@ public sealed class CheckpointControlsTests
         // Assert
         Assert.Equal(AckStatus.Failed, ack.Status);
         Assert.False(steered.Loop.StopRequested);
-        Assert.True(steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop));
+        Assert.True(steered.Loop.WaitWhilePaused(steered.Loop));
     }
 }

@@ -15,7 +15,7 @@ public sealed class CheckpointTrustTests
         using var scope = NewDisposeScope();
         steered.Train();
         var outside = steered.Combine("elsewhere", "ckpt");
-        TorchSharpCheckpoint.Save(outside, steered.Model, steered.Optimizer, step: 1, appliedCommandPosition: 0);
+        TorchSharpCheckpoint.Save(outside, steered.Model, steered.Optimizer, step: 1, commandPosition: 0);
         steered.Train();
         var weights = TorchAssert.Snapshot(steered.Model.state_dict().Values);
 
@@ -47,7 +47,7 @@ public sealed class CheckpointTrustTests
             using var scope = NewDisposeScope();
             steered.Train();
             var checkpoint = Path.Combine(allowed, "ckpt");
-            TorchSharpCheckpoint.Save(checkpoint, steered.Model, steered.Optimizer, step: 1, appliedCommandPosition: 0);
+            TorchSharpCheckpoint.Save(checkpoint, steered.Model, steered.Optimizer, step: 1, commandPosition: 0);
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(allowed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

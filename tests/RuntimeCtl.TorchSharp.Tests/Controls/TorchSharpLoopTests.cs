@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using RuntimeCtl.TorchSharp.Tests.Support;
 using static TorchSharp.torch;
 
@@ -16,7 +18,7 @@ public sealed class TorchSharpLoopTests
         CommandSender.Enqueue(steered.QueueDirectory, "optimizer.lr", [0.5]);
 
         // Act
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+        var goOn = steered.Loop.WaitWhilePaused(steered.Loop);
 
         // Assert
         Assert.True(goOn);
@@ -36,7 +38,7 @@ public sealed class TorchSharpLoopTests
         var seen = new List<Ack>();
 
         // Act
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, seen.Add);
+        var goOn = steered.Loop.WaitWhilePaused(steered.Loop, seen.Add);
 
         // Assert: both commands were applied by the paused loop's polls, at the step it paused at.
         Assert.Equal(["optimizer.lr", "train.resume"], seen.Select(a => a.Path));
@@ -51,24 +53,42 @@ public sealed class TorchSharpLoopTests
     }
 
     [Fact]
-    public void WaitWhilePaused_ResumeSentLater_WaitsUntilItArrives()
+    public async Task WaitWhilePaused_ResumeSentLater_WaitsOnTheControllersClockUntilItArrives()
     {
-        // Arrange
-        using var steered = new SteeredLoop(options: FastPause);
+        // Arrange: the fake clock is the controller's; nothing but its Advance ends a wait between polls.
+        using var clock = new PauseClock();
+        using var steered = new SteeredLoop(controllerOptions: new RuntimeControllerOptions { TimeProvider = clock });
         steered.Apply("train.pause");
-        using var sender = Task.Run(async () =>
+        var seen = new ConcurrentQueue<Ack>();
+        using var cancel = new CancellationTokenSource();
+        var waiting = Task.Factory.StartNew(
+            () => steered.Loop.WaitWhilePaused(steered.Loop, seen.Enqueue, cancel.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        try
         {
-            await Task.Delay(200);
+            clock.WaitUntilLoopWaits();
+            clock.Advance(PauseClock.Interval); // a poll that finds nothing
+            clock.WaitUntilLoopWaits();
+            var pausedBeforeResume = !waiting.IsCompleted;
+
+            // Act
             CommandSender.Enqueue(steered.QueueDirectory, "train.resume");
-        });
+            clock.Advance(PauseClock.Interval);
 
-        // Act
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+            var goOn = await waiting.WaitAsync(PauseClock.HangLimit);
 
-        // Assert
-        Assert.True(sender.IsCompleted);
-        Assert.True(goOn);
-        Assert.False(steered.Loop.IsPaused);
+            // Assert
+            Assert.True(pausedBeforeResume);
+            Assert.True(goOn);
+            Assert.False(steered.Loop.IsPaused);
+            Assert.Equal(["train.resume"], seen.Select(a => a.Path));
+        }
+        finally
+        {
+            await cancel.CancelAsync(); // a failed assertion must not leave the loop waiting for a clock nobody advances
+        }
     }
 
     [Fact]
@@ -78,32 +98,64 @@ public sealed class TorchSharpLoopTests
         steered.Apply("train.pause");
         CommandSender.Enqueue(steered.QueueDirectory, "train.stop");
 
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop);
+        var goOn = steered.Loop.WaitWhilePaused(steered.Loop);
 
         Assert.False(goOn);
         Assert.True(steered.Loop.StopRequested);
     }
 
     [Fact]
-    public void WaitWhilePaused_Cancelled_ReturnsFalseAndStaysPaused()
+    public async Task WaitWhilePaused_CancelledWhileWaiting_ReturnsFalseAndStaysPaused()
     {
-        using var steered = new SteeredLoop();
+        // Arrange
+        using var clock = new PauseClock();
+        using var steered = new SteeredLoop(controllerOptions: new RuntimeControllerOptions { TimeProvider = clock });
         steered.Apply("train.pause");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        using var cancel = new CancellationTokenSource();
+        var waiting = Task.Factory.StartNew(
+            () => steered.Loop.WaitWhilePaused(steered.Loop, cancellationToken: cancel.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        clock.WaitUntilLoopWaits();
 
-        var goOn = steered.Loop.WaitWhilePaused(steered.Controller, steered.Loop, cancellationToken: cancel.Token);
+        // Act: the clock stands still, so only the cancellation can end the wait.
+        await cancel.CancelAsync();
+        var goOn = await waiting.WaitAsync(PauseClock.HangLimit);
 
+        // Assert
         Assert.False(goOn);
         Assert.True(steered.Loop.IsPaused);
     }
 
     [Fact]
-    public void WaitWhilePaused_OtherController_Throws()
+    public void WaitWhilePaused_ContextOfAnotherType_ThrowsNamingTheControllersContext()
     {
+        // Arrange
         using var steered = new SteeredLoop();
-        using var other = new RuntimeController<TorchSharpLoop>();
 
-        Assert.Throws<ArgumentException>(() => steered.Loop.WaitWhilePaused(other, steered.Loop));
+        // Act
+        var error = Assert.Throws<ArgumentException>(() => steered.Loop.WaitWhilePaused("not the loop"));
+
+        // Assert
+        Assert.Contains("RuntimeController<TorchSharpLoop>", error.Message, StringComparison.Ordinal);
+        Assert.Contains("loop.WaitWhilePaused<TorchSharpLoop>(context)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WaitWhilePaused_NoControlsRegistered_ReturnsTrue()
+    {
+        // Arrange
+        using var scope = NewDisposeScope();
+        var model = nn.Linear(2, 1);
+        using var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+        var loop = new TorchSharpLoop(model, optimizer);
+
+        // Act
+        var goOn = loop.WaitWhilePaused(loop);
+
+        // Assert
+        Assert.True(goOn);
     }
 
     [Fact]
@@ -146,5 +198,33 @@ public sealed class TorchSharpLoopTests
         Assert.Contains("CheckpointRoot", error.Message, StringComparison.Ordinal);
         Assert.Contains("PausePollInterval", error.Message, StringComparison.Ordinal);
         Assert.Empty(controller.ControlPaths);
+    }
+
+    /// <summary>A fake clock that says when a timer of the pause poll interval is created: the paused loop waits for its next poll.</summary>
+    private sealed class PauseClock : FakeTimeProvider, IDisposable
+    {
+        private readonly SemaphoreSlim _waits = new(0);
+
+        /// <summary>Gets the default <see cref="TorchSharpControlsOptions.PausePollInterval"/>.</summary>
+        public static TimeSpan Interval { get; } = new TorchSharpControlsOptions().PausePollInterval;
+
+        /// <summary>Gets how long a test waits for what must happen: it only bounds a hang.</summary>
+        public static TimeSpan HangLimit { get; } = TimeSpan.FromSeconds(30);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime == Interval)
+            {
+                _waits.Release();
+            }
+
+            return timer;
+        }
+
+        /// <summary>Blocks until the paused loop has armed its next wait on this clock.</summary>
+        public void WaitUntilLoopWaits() => Assert.True(_waits.Wait(HangLimit), "the paused loop never waited on the controller's clock");
+
+        public void Dispose() => _waits.Dispose();
     }
 }

@@ -12,7 +12,7 @@ internal sealed class SteeredLoop : IDisposable
 {
     private readonly TempDirectory _temp = new();
 
-    public SteeredLoop(Func<Sequential, OptimizerHelper>? optimizer = null, bool dropout = true, TorchSharpControlsOptions? options = null, int hidden = 8)
+    public SteeredLoop(Func<Sequential, OptimizerHelper>? optimizer = null, bool dropout = true, TorchSharpControlsOptions? options = null, int hidden = 8, RuntimeControllerOptions? controllerOptions = null)
     {
         manual_seed(3);
         Model = dropout
@@ -21,7 +21,7 @@ internal sealed class SteeredLoop : IDisposable
         Model.train();
         Optimizer = optimizer?.Invoke(Model) ?? optim.AdamW(Model.parameters(), lr: 0.01, weight_decay: 0.05);
         Loop = new TorchSharpLoop(Model, Optimizer);
-        Controller = new RuntimeController<TorchSharpLoop>();
+        Controller = new RuntimeController<TorchSharpLoop>(controllerOptions);
         Controller.AddTorchSharpControls(Loop, options);
         Controller.Configure(QueueDirectory);
         using var generator = new Generator(11);
