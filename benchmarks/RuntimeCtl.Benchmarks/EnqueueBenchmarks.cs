@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 
 namespace RuntimeCtl.Benchmarks;
 
-/// <summary>The library's enqueue (<see cref="CommandSender.Enqueue"/>): checks, lock, append, flush, per command.</summary>
+/// <summary>The library's enqueue (<c>CommandSender.Enqueue</c>): checks, lock, append, flush, per command.</summary>
 [MemoryDiagnoser]
 public class EnqueueBenchmarks : IDisposable
 {
@@ -18,7 +18,7 @@ public class EnqueueBenchmarks : IDisposable
 
     /// <summary>The whole library call, as a script in the same process would make it.</summary>
     [Benchmark]
-    public string Enqueue_Library() => CommandSender.Enqueue(_queue!.Path, "optimizer.lr.multiplier", Args);
+    public SentCommand Enqueue_Library() => CommandSender.Enqueue(_queue!.Path, "optimizer.lr.multiplier", Args);
 
     /// <summary>Only the serialisation of the line (the rest of <see cref="Enqueue_Library"/> is file-system work).</summary>
     [Benchmark]

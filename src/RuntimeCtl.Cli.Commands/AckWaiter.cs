@@ -1,64 +1,30 @@
 namespace RuntimeCtl.Cli;
 
-/// <summary>
-/// Waits for one command's ack without spinning: woken by inotify (<see cref="FileSystemWatcher"/>) when
-/// <c>acks.jsonl</c> changes, with a slow poll as a fallback for file systems that send no events (NFS).
-/// </summary>
+/// <summary><c>--wait</c>: waits for one command's ack (<see cref="AckFollower.WaitAsync"/>), prints it and exits by its status.</summary>
 internal static class AckWaiter
 {
-    public static int Wait(QueueDirectory queue, AckFollower follower, TimeSpan timeout, CliContext context)
+    /// <summary>Waits up to <paramref name="timeout"/> for the ack <paramref name="follower"/> looks for, and returns the exit code.</summary>
+    /// <param name="follower">The follower of the command's ack.</param>
+    /// <param name="controllerPath">The trainer's <c>controller.json</c>, read to say after a timeout whether it polls.</param>
+    /// <param name="timeout">How long to wait.</param>
+    /// <param name="context">The output, the clock and Ctrl-C.</param>
+    public static int Wait(AckFollower follower, string controllerPath, TimeSpan timeout, CliContext context)
     {
-        using var changed = new AutoResetEvent(false);
-        using var watcher = TryWatch(queue, changed);
-        var started = context.Time.GetTimestamp();
-        var handles = new[] { changed, context.CancellationToken.WaitHandle };
-        while (true)
+        // The CLI is synchronous; the wait is the library's one (inotify, with a slow poll where no events come).
+        var ack = follower.WaitAsync(timeout, context.Time, context.CancellationToken).GetAwaiter().GetResult();
+        if (ack is not null)
         {
-            // Looked at after the watcher started: an ack written before it is found here, one after it wakes us.
-            if (follower.Poll() is { } ack)
-            {
-                return Report(ack, context);
-            }
-
-            var remaining = timeout - context.Time.GetElapsedTime(started);
-            if (context.CancellationToken.IsCancellationRequested)
-            {
-                context.Note("interrupted before the ack came; the command stays queued and the trainer will still apply it.");
-                return ExitCodes.Interrupted;
-            }
-
-            if (remaining <= TimeSpan.Zero)
-            {
-                context.Note(TimeoutMessage(ControllerSnapshot.TryRead(queue.Controller, out _), timeout, context.Time.GetUtcNow()));
-                return ExitCodes.Timeout;
-            }
-
-            WaitHandle.WaitAny(handles, remaining < AckFollower.FallbackPoll ? remaining : AckFollower.FallbackPoll);
+            return Report(ack, context);
         }
-    }
 
-    private static FileSystemWatcher? TryWatch(QueueDirectory queue, AutoResetEvent changed)
-    {
-        try
+        if (context.CancellationToken.IsCancellationRequested)
         {
-            var watcher = new FileSystemWatcher(queue.Path, QueueDirectory.AcksFile)
-            {
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
-                IncludeSubdirectories = false,
-            };
-            FileSystemEventHandler wake = (_, _) => changed.Set();
-            watcher.Changed += wake;
-            watcher.Created += wake;
-            watcher.Renamed += (_, _) => changed.Set();
-            watcher.Error += (_, _) => changed.Set();
-            watcher.EnableRaisingEvents = true;
-            return watcher;
+            context.Note("interrupted before the ack came; the command stays queued and the trainer will still apply it.");
+            return ExitCodes.Interrupted;
         }
-        catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException or UnauthorizedAccessException)
-        {
-            // Out of inotify instances, or no events here: the fallback poll still finds the ack.
-            return null;
-        }
+
+        context.Note(TimeoutMessage(ControllerSnapshot.TryRead(controllerPath, out _), timeout, context.Time.GetUtcNow()));
+        return ExitCodes.Timeout;
     }
 
     /// <summary>Prints the ack found as the second line and returns the exit code its status stands for.</summary>

@@ -15,6 +15,12 @@ internal sealed class CliGrammar
     /// <summary>The environment variable that stands for <c>-q</c> when it is not given.</summary>
     public const string QueueVariable = "RUNTIMECTL_QUEUE";
 
+    /// <summary>What a command says when its queue directory does not exist: which one, where it was named, and who creates it.</summary>
+    /// <param name="directory">The directory, as the user named it.</param>
+    /// <param name="check">Where the user named it, to check; the default is <c>-q</c> and <see cref="QueueVariable"/>.</param>
+    public static string NoQueueDirectory(string directory, string check = "-q/" + QueueVariable) =>
+        $"there is no queue directory '{directory}'. Check {check}; the trainer creates it when it starts (or the first command sent does).";
+
     /// <summary>The default of <c>--timeout</c>.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 

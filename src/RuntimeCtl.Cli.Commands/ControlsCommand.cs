@@ -17,17 +17,16 @@ internal static class ControlsCommand
             return Show(request, read.QueueDirectory, read.QueueDirectory, read.Status.Controller, read.Now, missing, context);
         }
 
-        var queue = new QueueDirectory(request.QueueDirectory);
-        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        if (QueueFiles.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
         {
             context.Note(foreign + ".");
         }
 
-        var controller = ControllerSnapshot.TryRead(queue.Controller, out var problem);
+        var controller = ControllerSnapshot.TryRead(Path.Combine(request.QueueDirectory, QueueFiles.Controller), out var problem);
         var why = problem is not null
             ? $"cannot list the controls: {problem}."
             : !Directory.Exists(request.QueueDirectory)
-                ? $"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts."
+                ? CliGrammar.NoQueueDirectory(request.QueueDirectory)
                 : $"there is no controller.json in '{request.QueueDirectory}', so the controls are unknown: no trainer has started on this queue yet, or it is one that does not write the file (such as the original Python runtimectl).";
         return Show(request, request.QueueDirectory, Path.GetFullPath(request.QueueDirectory), controller, context.Time.GetUtcNow(), why, context);
     }

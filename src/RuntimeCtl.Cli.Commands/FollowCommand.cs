@@ -10,20 +10,20 @@ internal static class FollowCommand
     {
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts (or the first command sent does).");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory));
             return ExitCodes.Error;
         }
 
-        var queue = new QueueDirectory(request.QueueDirectory);
+        var acks = Path.Combine(request.QueueDirectory, QueueFiles.Acks);
         using var changed = new AutoResetEvent(false);
-        using var watcher = QueueWatcher.TryWatch(queue.Path, QueueDirectory.AcksFile, () => changed.Set());
+        using var watcher = QueueWatcher.TryWatch(Path.GetFullPath(request.QueueDirectory), QueueFiles.Acks, () => changed.Set());
 
         // The follower starts at the current end before the tail is read: a line written in between is printed
         // twice at worst, never lost.
-        var follower = LineFollower.FromEnd(queue.Acks);
+        var follower = LineFollower.FromEnd(acks);
         if (request.Last > 0)
         {
-            var tail = AckTail.Read(queue.Acks, request.Last, upTo: follower.Offset);
+            var tail = AckTail.Read(acks, request.Last, upTo: follower.Offset);
             foreach (var ack in tail.Acks)
             {
                 context.Stdout.WriteLine(JsonOutput.ToText(ack));
@@ -34,13 +34,13 @@ internal static class FollowCommand
         var handles = new[] { changed, context.CancellationToken.WaitHandle };
         while (!context.CancellationToken.IsCancellationRequested)
         {
-            foreach (var line in follower.ReadNew())
+            foreach (var line in follower.ReadAppended())
             {
                 context.Stdout.WriteLine(line);
             }
 
             context.Stdout.Flush();
-            WaitHandle.WaitAny(handles, AckFollower.FallbackPoll);
+            WaitHandle.WaitAny(handles, QueueWatcher.FallbackPoll);
         }
 
         return ExitCodes.Success;

@@ -32,11 +32,11 @@ internal static class HistoryCommand
 
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}.");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory));
             return ExitCodes.Error;
         }
 
-        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        if (QueueFiles.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
         {
             context.Note(foreign + ".");
         }
@@ -49,7 +49,7 @@ internal static class HistoryCommand
 
         try
         {
-            foreach (var entry in CommandHistory.Read(request.QueueDirectory, TrainerLineLimit(request.QueueDirectory)))
+            foreach (var entry in CommandHistory.Read(request.QueueDirectory))
             {
                 if (request.Status is { } wanted && entry.Status != wanted)
                 {
@@ -70,12 +70,6 @@ internal static class HistoryCommand
 
         return ExitCodes.Success;
     }
-
-    /// <summary>The trainer's line limit, from its <c>controller.json</c>, else the default.</summary>
-    public static int TrainerLineLimit(string queueDirectory) =>
-        ControllerSnapshot.TryRead(Path.Combine(queueDirectory, QueueDirectory.ControllerFile), out _)?.MaxLineBytes is { } max and > 0 and <= int.MaxValue
-            ? (int)max
-            : new RuntimeControllerOptions().MaxLineBytes;
 
     /// <summary>One history entry as a JSON object on one line.</summary>
     public static string Json(HistoryEntry entry) => JsonOutput.Line(writer =>

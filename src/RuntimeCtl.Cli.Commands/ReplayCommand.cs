@@ -14,7 +14,7 @@ internal static class ReplayCommand
     {
         if (!Directory.Exists(request.From))
         {
-            context.Note($"there is no queue directory '{request.From}' to replay (--from).");
+            context.Note(CliGrammar.NoQueueDirectory(request.From, "--from"));
             return ExitCodes.Usage;
         }
 
@@ -22,7 +22,7 @@ internal static class ReplayCommand
         var stepless = new List<HistoryEntry>();
         try
         {
-            foreach (var entry in CommandHistory.Read(request.From, HistoryCommand.TrainerLineLimit(request.From)))
+            foreach (var entry in CommandHistory.Read(request.From))
             {
                 if (entry.Status == "applied")
                 {
@@ -53,33 +53,43 @@ internal static class ReplayCommand
             return ExitCodes.Usage;
         }
 
+        // Every command is checked before any is queued: a replay is queued whole or not at all.
         foreach (var entry in applied)
         {
-            var line = CommandSender.Serialize(
-                Guid.NewGuid().ToString("D"),
-                context.Time.GetUtcNow(),
-                PathOf(entry),
-                entry.Field("args") is { ValueKind: JsonValueKind.Array } args ? args.EnumerateArray().Select(a => (object?)a).ToArray() : [],
-                entry.Field("kwargs") is { ValueKind: JsonValueKind.Object } kwargs ? kwargs.EnumerateObject().Select(p => new KeyValuePair<string, object?>(p.Name, p.Value)).ToArray() : [],
-                entry.Step,
-                [new("replay_of", entry.Id)]);
-            if (!request.DryRun)
+            try
             {
-                CommandSender.Append(request.QueueDirectory, line, request.AllowShared);
+                Enqueue(request, entry, dryRun: true, context.Time);
             }
+            catch (CommandRefusedException e)
+            {
+                context.Note($"cannot replay line {entry.Line} of '{request.From}' (id {entry.Id}): {e.Message}");
+                return ExitCodes.Usage;
+            }
+        }
 
-            context.Stdout.WriteLine(System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1)));
+        foreach (var entry in applied)
+        {
+            context.Stdout.WriteLine(Enqueue(request, entry, request.DryRun, context.Time).Line);
         }
 
         context.Note(string.Create(CultureInfo.InvariantCulture, $"{(request.DryRun ? "would queue" : "queued")} {applied.Count} command{(applied.Count == 1 ? string.Empty : "s")} applied in '{request.From}', each at the step it was applied at{(request.DryRun ? " (dry run: nothing written)" : string.Empty)}."));
         return ExitCodes.Success;
     }
 
+    /// <summary>Queues <paramref name="entry"/> again as it was sent, at the step it was applied at, naming it in <c>replay_of</c>.</summary>
+    private static SentCommand Enqueue(ReplayRequest request, HistoryEntry entry, bool dryRun, TimeProvider time) =>
+        CommandSender.Enqueue(
+            request.QueueDirectory,
+            PathOf(entry),
+            entry.Field("args") is { ValueKind: JsonValueKind.Array } args ? args.EnumerateArray().Select(a => (object?)a).ToArray() : [],
+            entry.Field("kwargs") is { ValueKind: JsonValueKind.Object } kwargs ? kwargs.EnumerateObject().Select(p => new KeyValuePair<string, object?>(p.Name, p.Value)).ToArray() : [],
+            new EnqueueOptions { AtStep = entry.Step, AllowSharedQueue = request.AllowShared, ReplayOf = entry.Id, DryRun = dryRun, TimeProvider = time });
+
     private static string PathOf(HistoryEntry entry) => entry.Field("path") is { ValueKind: JsonValueKind.String } path ? path.GetString()! : string.Empty;
 
     private static bool HasCommands(string queueDirectory)
     {
-        var commands = Path.Combine(queueDirectory, QueueDirectory.CommandsFile);
+        var commands = Path.Combine(queueDirectory, QueueFiles.Commands);
         return File.Exists(commands) && File.ReadLines(commands).Any(l => !string.IsNullOrWhiteSpace(l));
     }
 }

@@ -9,6 +9,8 @@ namespace RuntimeCtl.Cli;
 /// </summary>
 internal static class SendCommand
 {
+    private const string ForceHint = "use --force to send it anyway";
+
     public static int Run(SendRequest request, CliContext context)
     {
         if (request.Remote is { } remote)
@@ -16,20 +18,18 @@ internal static class SendCommand
             return RunRemote(request, remote, context);
         }
 
-        var queue = new QueueDirectory(request.QueueDirectory);
-        var controller = ControllerSnapshot.TryRead(queue.Controller, out _);
-        if (!request.Force && CommandSubmission.UnknownPathRefusal(controller, request.QueueDirectory, request.Path, context.Time.GetUtcNow(), "use --force to send it anyway") is { } refusal)
+        var controllerPath = Path.Combine(request.QueueDirectory, QueueFiles.Controller);
+        var controller = ControllerSnapshot.TryRead(controllerPath, out _);
+        if (!request.Force && controller?.UnknownPathRefusal(request.Path, request.QueueDirectory, context.Time.GetUtcNow(), ForceHint) is { } refusal)
         {
             context.Note(refusal);
             return ExitCodes.Usage;
         }
 
-        // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = request.Wait ? AckFollower.LengthOf(queue.Acks) : 0;
         SentCommand sent;
         try
         {
-            sent = CommandSubmission.Submit(request.QueueDirectory, request.Path, request.Args, request.Kwargs, request.AtStep, request.AllowShared, context.Time);
+            sent = CommandSender.Enqueue(request.QueueDirectory, request.Path, request.Args, request.Kwargs, new EnqueueOptions { AtStep = request.AtStep, AllowSharedQueue = request.AllowShared, TimeProvider = context.Time });
         }
         catch (CommandRefusedException e)
         {
@@ -44,14 +44,14 @@ internal static class SendCommand
             return ExitCodes.Success;
         }
 
-        return AckWaiter.Wait(queue, new AckFollower(queue.Acks, sent.Id, acksBefore, sent.AlternateIds), request.Timeout, context);
+        return AckWaiter.Wait(new AckFollower(Path.Combine(request.QueueDirectory, QueueFiles.Acks), sent.Id, sent.AckOffset, sent.AlternateIds), controllerPath, request.Timeout, context);
     }
 
     private static int RunRemote(SendRequest request, RemoteEndpoint endpoint, CliContext context)
     {
         using var remote = context.Connect(endpoint);
         var before = remote.ReadStatus(0);
-        if (!request.Force && CommandSubmission.UnknownPathRefusal(before.Status.Controller, endpoint.Label, request.Path, before.Now, "use --force to send it anyway") is { } refusal)
+        if (!request.Force && before.Status.Controller?.UnknownPathRefusal(request.Path, endpoint.Label, before.Now, ForceHint) is { } refusal)
         {
             context.Note(refusal);
             return ExitCodes.Usage;

@@ -17,7 +17,7 @@ internal static class StatusCommand
             var read = remote.ReadStatus(request.Last);
             if (!read.Exists)
             {
-                context.Note($"there is no queue directory '{read.QueueDirectory}' on the dashboard's machine ({endpoint.Label}); the trainer creates it when it starts (or the first command sent does).");
+                context.Note(CliGrammar.NoQueueDirectory(read.QueueDirectory, $"the -q of 'runtimectl serve' on the dashboard's machine ({endpoint.Label})"));
                 return ExitCodes.Error;
             }
 
@@ -27,7 +27,7 @@ internal static class StatusCommand
 
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}'. Check -q/{CliGrammar.QueueVariable}; the trainer creates it when it starts (or the first command sent does).");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory));
             return ExitCodes.Error;
         }
 
@@ -42,14 +42,14 @@ internal static class StatusCommand
             return ExitCodes.Error;
         }
 
-        if (QueueDirectory.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
+        if (QueueFiles.ForeignOwnerWarning(request.QueueDirectory) is { } foreign)
         {
             context.Note(foreign + ".");
         }
 
-        if (!request.AllowNetworkFileSystem && FileSystemKind.RemoteName(request.QueueDirectory) is { } fileSystem)
+        if (!request.AllowNetworkFileSystem && QueueFiles.NetworkFileSystemWarning(request.QueueDirectory, "Pass --allow-network-fs") is { } network)
         {
-            context.Note(FileSystemKind.Warning(Path.GetFullPath(request.QueueDirectory), fileSystem, "Pass --allow-network-fs"));
+            context.Note(network);
         }
 
         Show(request, request.QueueDirectory, Path.GetFullPath(request.QueueDirectory), status, context.Time.GetUtcNow(), context);
@@ -165,13 +165,12 @@ internal static class StatusCommand
 
     private static string Time(JsonElement ack, DateTimeOffset now)
     {
-        if (!ack.TryGetProperty("ts"u8, out var ts) || !ts.TryGetDouble(out var seconds) || !double.IsFinite(seconds)
-            || seconds is < 0 or > 253_402_300_799)
+        if (!ack.TryGetProperty("ts"u8, out var ts) || !ts.TryGetDouble(out var seconds) || JsonFormat.FromUnixSeconds(seconds) is not { } time)
         {
             return "?";
         }
 
-        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)), TimeZoneInfo.Local);
+        var local = TimeZoneInfo.ConvertTime(time, TimeZoneInfo.Local);
         var today = TimeZoneInfo.ConvertTime(now, TimeZoneInfo.Local).Date;
         return local.ToString(local.Date == today ? "HH:mm:ss" : "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
     }

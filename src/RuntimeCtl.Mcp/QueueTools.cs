@@ -27,8 +27,8 @@ internal sealed class QueueTools
     public QueueTools(ServerArguments arguments, TimeProvider time)
     {
         _queueDirectory = Path.GetFullPath(arguments.QueueDirectory);
-        _acks = Path.Combine(_queueDirectory, QueueDirectory.AcksFile);
-        _controller = Path.Combine(_queueDirectory, QueueDirectory.ControllerFile);
+        _acks = Path.Combine(_queueDirectory, QueueFiles.Acks);
+        _controller = Path.Combine(_queueDirectory, QueueFiles.Controller);
         _allow = new AllowList(arguments.Allow);
         _allowShared = arguments.AllowShared;
         _time = time;
@@ -115,24 +115,22 @@ internal sealed class QueueTools
 
         var now = _time.GetUtcNow();
         var controller = ControllerSnapshot.TryRead(_controller, out _);
-        if (CommandSubmission.UnknownPathRefusal(controller, _queueDirectory, path, now, "call list_controls for the paths it has") is { } refusal)
+        if (controller?.UnknownPathRefusal(path, _queueDirectory, now, "call list_controls for the paths it has") is { } refusal)
         {
             return Error(refusal);
         }
 
-        // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = AckFollower.LengthOf(_acks);
         SentCommand sent;
         try
         {
-            sent = CommandSubmission.Submit(_queueDirectory, path, positional, keywords, atStep, _allowShared, _time, Source);
+            sent = CommandSender.Enqueue(_queueDirectory, path, positional, keywords, new EnqueueOptions { AtStep = atStep, AllowSharedQueue = _allowShared, Source = Source, TimeProvider = _time });
         }
         catch (Exception e) when (e is CommandRefusedException or QueueConfigurationException)
         {
             return Error(e.Message);
         }
 
-        var ack = await new AckFollower(_acks, sent.Id, acksBefore, sent.AlternateIds).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        var ack = await new AckFollower(_acks, sent.Id, sent.AckOffset, sent.AlternateIds).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         var json = Json(writer =>
         {
             writer.WriteStartObject();

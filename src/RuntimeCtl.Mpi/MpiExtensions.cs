@@ -26,8 +26,6 @@ public static class MpiExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         var group = MpiProcessGroup.InitializeForController();
-        options.ProcessGroup = group;
-        options.OwnedProcessGroup = (group, group.Hold);
-        return options;
+        return options.WithOwnedProcessGroup(group, group.Hold);
     }
 }

@@ -15,7 +15,7 @@ internal static class ServeCommand
 
         if (!Directory.Exists(request.QueueDirectory))
         {
-            context.Note($"there is no queue directory '{request.QueueDirectory}' yet; the dashboard shows it once the trainer creates it.");
+            context.Note(CliGrammar.NoQueueDirectory(request.QueueDirectory) + " The dashboard shows it once it exists.");
         }
 
         DashboardServer server;

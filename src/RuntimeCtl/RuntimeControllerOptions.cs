@@ -70,11 +70,24 @@ public sealed class RuntimeControllerOptions
     internal void Report(RuntimeDiagnostic diagnostic) => OnDiagnostic?.Invoke(diagnostic);
 
     /// <summary>
-    /// Set by an entry point that put a group of its own making into <see cref="ProcessGroup"/> (<c>UseMpi()</c>): the
-    /// group, and how a controller takes a hold on it that it releases when disposed. Ignored once
-    /// <see cref="ProcessGroup"/> holds another group: a group the user sets stays the user's.
+    /// Sets <see cref="ProcessGroup"/> to a group an integration created for its controllers (as <c>UseMpi()</c> does):
+    /// each controller created from these options calls <paramref name="acquire"/> once and disposes what it returns
+    /// in its own <c>Dispose</c>, so the group can be freed when the last controller is done with it. A group set later
+    /// through <see cref="ProcessGroup"/> replaces it and stays the caller's (nothing is acquired for it).
     /// </summary>
-    internal (IProcessGroup Group, Func<IDisposable> Hold)? OwnedProcessGroup { get; set; }
+    /// <param name="group">The group.</param>
+    /// <param name="acquire">Takes a hold on the group for one controller.</param>
+    /// <returns>These options.</returns>
+    public RuntimeControllerOptions WithOwnedProcessGroup(IProcessGroup group, Func<IDisposable> acquire)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(acquire);
+        ProcessGroup = group;
+        OwnedProcessGroup = (group, acquire);
+        return this;
+    }
+
+    private (IProcessGroup Group, Func<IDisposable> Hold)? OwnedProcessGroup { get; set; }
 
     /// <summary>In a controller's validated copy: its hold on <see cref="OwnedProcessGroup"/>, disposed with the controller.</summary>
     internal IDisposable? ProcessGroupHold { get; private set; }

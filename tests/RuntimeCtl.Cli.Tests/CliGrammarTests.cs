@@ -10,6 +10,20 @@ public sealed class CliGrammarTests : IDisposable
     public void Dispose() => _q.Dispose();
 
     [Theory]
+    [InlineData("status", null)]
+    [InlineData("status", "--follow")]
+    [InlineData("history", null)]
+    [InlineData("controls", null)]
+    public void Run_NoQueueDirectory_EveryReportSaysTheSameSentence(string word, string? option)
+    {
+        var result = InProcess.Run(option is null ? ["-q", _q.Dir, word] : ["-q", _q.Dir, word, option]);
+
+        Assert.Equal(ExitCodes.Error, result.ExitCode);
+        Assert.Contains("runtimectl: " + CliGrammar.NoQueueDirectory(_q.Dir) + "\n", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("-q/RUNTIMECTL_QUEUE", CliGrammar.NoQueueDirectory(_q.Dir), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("0.5", "0.5")]
     [InlineData("-0.5", "-0.5")]
     [InlineData("-1", "-1")]

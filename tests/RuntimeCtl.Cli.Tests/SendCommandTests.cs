@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using System.Text;
 using System.Text.RegularExpressions;
 using RuntimeCtl.Cli.Tests.Support;
 
@@ -25,18 +24,16 @@ public sealed partial class SendCommandTests : IDisposable
     public void Run_Send_LineIsByteForByteTheLibrarysSerialization()
     {
         var result = InProcess.Run("-q", _q.Dir, "save_ckpt", "grüße", "-0.5", "[1,{\"a\":null}]", "--kwargs", """{"label":"manual","n":1.50}""", "--at-step", "7");
-        var id = result.Json.GetProperty("id").GetString()!;
 
-        var library = CommandSender.Serialize(
-            id,
-            DateTimeOffset.UtcNow,
+        var library = CommandSender.Enqueue(
+            _q.Dir,
             "save_ckpt",
             ["grüße", TempQueueDirectory.Parse("-0.5"), TempQueueDirectory.Parse("[1,{\"a\":null}]")],
             [new("label", "manual"), new("n", TempQueueDirectory.Parse("1.50"))],
-            7);
+            new EnqueueOptions { AtStep = 7, DryRun = true });
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Equal(WithoutIdAndTimestamp(Encoding.UTF8.GetString(library).TrimEnd('\n')), WithoutIdAndTimestamp(result.StdoutLines[0]));
+        Assert.Equal(WithoutIdAndTimestamp(library.Line), WithoutIdAndTimestamp(result.StdoutLines[0]));
     }
 
     [Fact]
@@ -45,7 +42,7 @@ public sealed partial class SendCommandTests : IDisposable
         using var other = new TempQueueDirectory();
         var cli = InProcess.Run("-q", _q.Dir, "optimizer.lr.multiplier", "0.5").StdoutLines[0];
 
-        var enqueued = CommandSender.Enqueue(other.Dir, "optimizer.lr.multiplier", [0.5]);
+        var enqueued = CommandSender.Enqueue(other.Dir, "optimizer.lr.multiplier", [0.5]).Line;
 
         Assert.Equal(["id", "ts", "op", "path", "args", "kwargs"], TempQueueDirectory.Keys(TempQueueDirectory.Parse(cli)));
         Assert.Equal(WithoutIdAndTimestamp(enqueued), WithoutIdAndTimestamp(cli));

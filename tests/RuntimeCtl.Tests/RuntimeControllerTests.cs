@@ -689,12 +689,11 @@ public sealed class RuntimeControllerTests : IDisposable
     }
 
     [Fact]
-    public void Dispose_GroupAnEntryPointCreated_ReleasesTheHoldTheControllerTook()
+    public void WithOwnedProcessGroup_ControllerDisposed_ReleasesTheHoldItTook()
     {
         // Arrange: what UseMpi() leaves in the options (the group it made, and how a controller holds it).
         var group = new HeldGroup();
-        var options = new RuntimeControllerOptions { ProcessGroup = group };
-        options.OwnedProcessGroup = (group, group.Hold);
+        var options = new RuntimeControllerOptions().WithOwnedProcessGroup(group, group.Hold);
         var rt = new RuntimeController<TrainState>(options);
         var whileAlive = (group.Holds, group.Releases);
 
@@ -707,13 +706,12 @@ public sealed class RuntimeControllerTests : IDisposable
     }
 
     [Fact]
-    public void Dispose_ProcessGroupReplacedAfterTheEntryPoint_TakesNoHoldOnEither()
+    public void WithOwnedProcessGroup_ProcessGroupReplacedAfterwards_TakesNoHoldOnEither()
     {
         // Arrange: the user sets a group of their own after UseMpi(); neither is the controller's.
         var created = new HeldGroup();
         var theirs = new HeldGroup();
-        var options = new RuntimeControllerOptions { ProcessGroup = created };
-        options.OwnedProcessGroup = (created, created.Hold);
+        var options = new RuntimeControllerOptions().WithOwnedProcessGroup(created, created.Hold);
         options.ProcessGroup = theirs;
 
         // Act

@@ -15,10 +15,10 @@ internal interface IRemoteQueue : IDisposable
     TextReader OpenHistory(string? status);
 
     /// <summary>Queues one command through the server (which checks it as the trainer would).</summary>
-    RemoteCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep);
+    SentCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep);
 
     /// <summary>Waits up to <paramref name="wait"/> for a command's ack; <see langword="null"/> when none came.</summary>
-    FoundAck? WaitForAck(RemoteCommand command, TimeSpan wait);
+    FoundAck? WaitForAck(SentCommand command, TimeSpan wait);
 }
 
 /// <summary>What the dashboard's <c>GET /api/status</c> replied: the queue read at one moment, with the server's clock.</summary>
@@ -27,6 +27,3 @@ internal interface IRemoteQueue : IDisposable
 /// <param name="Now">The server's time of the reading, by which the trainer's liveness is judged (not the laptop's clock).</param>
 /// <param name="Status">The counts, last acks and <c>controller.json</c>.</param>
 internal sealed record RemoteStatus(string QueueDirectory, bool Exists, DateTimeOffset Now, QueueStatus Status);
-
-/// <summary>A command the dashboard queued, and where its ack will be looked for.</summary>
-internal sealed record RemoteCommand(string Id, string Line, long AckOffset, IReadOnlyList<string> AlternateIds);

@@ -19,7 +19,6 @@ namespace RuntimeCtl.Cli.Dashboard;
 /// the header, which another site cannot make a browser send, so a page elsewhere cannot drive the job. No CORS
 /// headers are sent, so other origins cannot read the replies either.
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Its QueueDirectory is used for paths only and never opens a descriptor.")]
 internal sealed class DashboardApi
 {
     /// <summary>The largest request body accepted: a command is far smaller.</summary>
@@ -36,7 +35,9 @@ internal sealed class DashboardApi
 
     private static readonly string[] BodyFields = ["path", "args", "kwargs", "at_step", "force", "source"];
 
-    private readonly QueueDirectory _queue;
+    private readonly string _acks;
+    private readonly string _commands;
+    private readonly string _controller;
     private readonly string _queueDirectory;
     private readonly byte[] _token;
     private readonly bool _allowShared;
@@ -58,7 +59,9 @@ internal sealed class DashboardApi
     public DashboardApi(string queueDirectory, string token, bool allowShared, TimeProvider time, System.Net.IPEndPoint listen)
     {
         _queueDirectory = queueDirectory;
-        _queue = new QueueDirectory(queueDirectory);
+        _acks = Path.Combine(queueDirectory, QueueFiles.Acks);
+        _commands = Path.Combine(queueDirectory, QueueFiles.Commands);
+        _controller = Path.Combine(queueDirectory, QueueFiles.Controller);
         _token = Encoding.UTF8.GetBytes(token);
         _allowShared = allowShared;
         _time = time;
@@ -72,7 +75,7 @@ internal sealed class DashboardApi
             _hosts.UnionWith(["localhost" + port, "127.0.0.1" + port, "[::1]" + port]);
         }
 
-        _events = new DashboardEvents(_queue, this, MaxStreams);
+        _events = new DashboardEvents(queueDirectory, this, MaxStreams);
     }
 
     /// <summary>Gets the event streams (for tests).</summary>
@@ -83,8 +86,8 @@ internal sealed class DashboardApi
     {
         app.MapGet("/", (RequestDelegate)(c => api().ServePage(c)));
         app.MapGet("/api/state", (RequestDelegate)(c => api().GetState(c)));
-        app.MapGet("/api/acks", (RequestDelegate)(c => GetTail(c, api()._queue.Acks, "acks")));
-        app.MapGet("/api/commands", (RequestDelegate)(c => GetTail(c, api()._queue.Commands, "commands")));
+        app.MapGet("/api/acks", (RequestDelegate)(c => GetTail(c, api()._acks, "acks")));
+        app.MapGet("/api/commands", (RequestDelegate)(c => GetTail(c, api()._commands, "commands")));
         app.MapGet("/api/metrics", (RequestDelegate)(c => api().GetMetrics(c)));
         app.MapGet("/api/events", (RequestDelegate)(c => api()._events.Stream(c)));
         app.MapPost("/api/commands", (RequestDelegate)(c => api().PostCommand(c)));
@@ -193,14 +196,15 @@ internal sealed class DashboardApi
         {
             writer.WriteStartObject();
             writer.WriteString("queue_dir"u8, _queueDirectory);
-            writer.WriteNumber("now"u8, Math.Round(Freshness.UnixSeconds(now), 3));
+            writer.WritePropertyName("now"u8);
+            JsonFormat.WriteTimestamp(writer, now);
             writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
             writer.WriteNumber("commands"u8, status?.Commands.Lines ?? 0);
             writer.WriteNumber("acks"u8, status?.Acks.Lines ?? 0);
             writer.WriteNumber("pending"u8, status?.Pending ?? 0);
             TrainerReport.Write(writer, status?.Controller, now);
             writer.WriteString("trainer_text"u8, TrainerReport.Describe(status?.Controller, now));
-            if (QueueDirectory.ForeignOwnerWarning(_queueDirectory) is { } foreign)
+            if (QueueFiles.ForeignOwnerWarning(_queueDirectory) is { } foreign)
             {
                 writer.WriteString("warning"u8, foreign);
             }
@@ -249,7 +253,8 @@ internal sealed class DashboardApi
             writer.WriteStartObject();
             writer.WriteString("queue_dir"u8, _queueDirectory);
             writer.WriteBoolean("exists"u8, Directory.Exists(_queueDirectory));
-            writer.WriteNumber("now"u8, Freshness.UnixSeconds(_time.GetUtcNow()));
+            writer.WritePropertyName("now"u8);
+            JsonFormat.WriteTimestamp(writer, _time.GetUtcNow());
             StatusCommand.WriteCounts(writer, status);
             writer.WriteNumber("bad_ack_lines"u8, status.Tail.BadLines);
             if (status.Tail.FirstProblem is { } bad)
@@ -290,7 +295,7 @@ internal sealed class DashboardApi
         var output = new StreamWriter(context.Response.Body, new UTF8Encoding(false), 64 * 1024) { NewLine = "\n" };
         await using (output.ConfigureAwait(false))
         {
-            foreach (var entry in CommandHistory.Read(_queueDirectory, HistoryCommand.TrainerLineLimit(_queueDirectory)))
+            foreach (var entry in CommandHistory.Read(_queueDirectory))
             {
                 if (wanted is null || entry.Status == wanted)
                 {
@@ -321,7 +326,7 @@ internal sealed class DashboardApi
         }
 
         var alternates = query.TryGetValue("alt", out var alt) ? alt.Where(a => !string.IsNullOrEmpty(a)).Select(a => a!).ToArray() : [];
-        var ack = await new AckFollower(_queue.Acks, id.ToString(), offset, alternates).WaitAsync(TimeSpan.FromSeconds(wait ?? 0), _time, context.RequestAborted).ConfigureAwait(false);
+        var ack = await new AckFollower(_acks, id.ToString(), offset, alternates).WaitAsync(TimeSpan.FromSeconds(wait ?? 0), _time, context.RequestAborted).ConfigureAwait(false);
         await Reply(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
@@ -453,19 +458,17 @@ internal sealed class DashboardApi
             return;
         }
 
-        var controller = ControllerSnapshot.TryRead(_queue.Controller, out _);
-        if (!body.Force && CommandSubmission.UnknownPathRefusal(controller, _queueDirectory, body.Path, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
+        var controller = ControllerSnapshot.TryRead(_controller, out _);
+        if (!body.Force && controller?.UnknownPathRefusal(body.Path, _queueDirectory, _time.GetUtcNow(), "send \"force\": true to send it anyway") is { } refusal)
         {
             await Error(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
             return;
         }
 
-        // The ack comes after the command: whatever acks.jsonl holds now is older.
-        var acksBefore = AckFollower.LengthOf(_queue.Acks);
         SentCommand sent;
         try
         {
-            sent = CommandSubmission.Submit(_queueDirectory, body.Path, body.Args, body.Kwargs, body.AtStep, _allowShared, _time, body.Source);
+            sent = CommandSender.Enqueue(_queueDirectory, body.Path, body.Args, body.Kwargs, new EnqueueOptions { AtStep = body.AtStep, AllowSharedQueue = _allowShared, Source = body.Source, TimeProvider = _time });
         }
         catch (CommandRefusedException e)
         {
@@ -481,7 +484,7 @@ internal sealed class DashboardApi
         FoundAck? ack = null;
         if (wait is { } seconds2)
         {
-            ack = await new AckFollower(_queue.Acks, sent.Id, acksBefore, sent.AlternateIds).WaitAsync(TimeSpan.FromSeconds(seconds2), _time, context.RequestAborted).ConfigureAwait(false);
+            ack = await new AckFollower(_acks, sent.Id, sent.AckOffset, sent.AlternateIds).WaitAsync(TimeSpan.FromSeconds(seconds2), _time, context.RequestAborted).ConfigureAwait(false);
         }
 
         await Reply(context, ack is null ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, writer =>
@@ -491,7 +494,7 @@ internal sealed class DashboardApi
             writer.WriteRawValue(sent.Line, skipInputValidation: true);
 
             // Where to look for its ack later (GET /api/ack): the length of acks.jsonl before it was queued.
-            writer.WriteNumber("ack_offset"u8, acksBefore);
+            writer.WriteNumber("ack_offset"u8, sent.AckOffset);
             writer.WriteStartArray("alternate_ids"u8);
             foreach (var alternate in sent.AlternateIds)
             {

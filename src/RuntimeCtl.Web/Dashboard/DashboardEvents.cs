@@ -12,7 +12,7 @@ namespace RuntimeCtl.Cli.Dashboard;
 /// All streams share one file watcher (inotify instances are few: 128 per user by default); it is created with the
 /// first stream and dropped with the last. At most <c>maxStreams</c> are open at once; one more gets 503.
 /// </remarks>
-internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api, int maxStreams)
+internal sealed class DashboardEvents(string queueDirectory, DashboardApi api, int maxStreams)
 {
     private static readonly TimeSpan Fallback = TimeSpan.FromSeconds(1);
     private readonly Lock _lock = new();
@@ -89,7 +89,7 @@ internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api, in
             }
 
             _listeners.Add(changed);
-            _watcher ??= QueueWatcher.TryWatch(queue.Path, "*", Notify);
+            _watcher ??= QueueWatcher.TryWatch(queueDirectory, "*", Notify);
             return true;
         }
     }
@@ -127,10 +127,11 @@ internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api, in
         response.ContentType = "text/event-stream";
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
         var aborted = context.RequestAborted;
-        var commands = LineFollower.FromEnd(queue.Commands);
-        var acks = LineFollower.FromEnd(queue.Acks);
-        var metrics = LineFollower.FromEnd(Path.Combine(queue.Path, MetricsWriter.FileName));
-        var controller = Stamp(queue.Controller);
+        var commands = LineFollower.FromEnd(Path.Combine(queueDirectory, QueueFiles.Commands));
+        var acks = LineFollower.FromEnd(Path.Combine(queueDirectory, QueueFiles.Acks));
+        var metrics = LineFollower.FromEnd(Path.Combine(queueDirectory, QueueFiles.Metrics));
+        var controllerPath = Path.Combine(queueDirectory, QueueFiles.Controller);
+        var controller = Stamp(controllerPath);
         var lastState = long.MinValue;
         var lastWrite = Environment.TickCount64;
 
@@ -140,11 +141,11 @@ internal sealed class DashboardEvents(QueueDirectory queue, DashboardApi api, in
             while (!aborted.IsCancellationRequested)
             {
                 var text = new StringBuilder();
-                Append(text, "command", commands.ReadNew());
-                Append(text, "ack", acks.ReadNew());
-                Append(text, "metric", metrics.ReadNew());
+                Append(text, "command", commands.ReadAppended());
+                Append(text, "ack", acks.ReadAppended());
+                Append(text, "metric", metrics.ReadAppended());
                 var now = Environment.TickCount64;
-                if (now - lastState >= StateEvery.TotalMilliseconds && Stamp(queue.Controller) is var stamp && stamp != controller)
+                if (now - lastState >= StateEvery.TotalMilliseconds && Stamp(controllerPath) is var stamp && stamp != controller)
                 {
                     controller = stamp;
                     lastState = now;

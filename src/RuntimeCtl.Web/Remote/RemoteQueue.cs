@@ -46,7 +46,8 @@ internal sealed class RemoteQueue : IRemoteQueue
             tail,
             controller,
             String(root, "controller_problem"));
-        var now = DateTimeOffset.UnixEpoch + TimeSpan.FromSeconds(root.GetProperty("now").GetDouble());
+        var now = JsonFormat.FromUnixSeconds(root.GetProperty("now").GetDouble())
+            ?? throw new RemoteException($"the dashboard at {_endpoint.Label} replied with no usable time ('now'). Is it 'runtimectl serve'?", ExitCodes.Error);
         return new RemoteStatus(String(root, "queue_dir") ?? string.Empty, root.GetProperty("exists").GetBoolean(), now, status);
     }
 
@@ -59,7 +60,7 @@ internal sealed class RemoteQueue : IRemoteQueue
     }
 
     /// <inheritdoc/>
-    public RemoteCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep)
+    public SentCommand Post(string path, IReadOnlyList<object?> args, IReadOnlyList<KeyValuePair<string, object?>> kwargs, long? atStep)
     {
         var body = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(body))
@@ -69,7 +70,7 @@ internal sealed class RemoteQueue : IRemoteQueue
             writer.WriteStartArray("args"u8);
             foreach (var arg in args)
             {
-                JsonValues.Write(writer, arg);
+                WriteValue(writer, arg);
             }
 
             writer.WriteEndArray();
@@ -77,7 +78,7 @@ internal sealed class RemoteQueue : IRemoteQueue
             foreach (var (name, value) in kwargs)
             {
                 writer.WritePropertyName(name);
-                JsonValues.Write(writer, value);
+                WriteValue(writer, value);
             }
 
             writer.WriteEndObject();
@@ -99,7 +100,7 @@ internal sealed class RemoteQueue : IRemoteQueue
         using var document = Json(Send(request));
         var root = document.RootElement;
         var command = root.GetProperty("command");
-        return new RemoteCommand(
+        return new SentCommand(
             command.GetProperty("id").GetString()!,
             command.GetRawText(),
             root.GetProperty("ack_offset").GetInt64(),
@@ -108,7 +109,7 @@ internal sealed class RemoteQueue : IRemoteQueue
 
     /// <inheritdoc/>
     /// <remarks>One call waits at most <see cref="MaxWaitPerCall"/>.</remarks>
-    public FoundAck? WaitForAck(RemoteCommand command, TimeSpan wait)
+    public FoundAck? WaitForAck(SentCommand command, TimeSpan wait)
     {
         var seconds = Math.Clamp(wait.TotalSeconds, 0, MaxWaitPerCall.TotalSeconds);
         var query = new StringBuilder("api/ack?id=").Append(Uri.EscapeDataString(command.Id))
@@ -187,6 +188,25 @@ internal sealed class RemoteQueue : IRemoteQueue
         catch (JsonException)
         {
             return "(no error message)";
+        }
+    }
+
+    /// <summary>Writes one argument as the command line made it (<see cref="ArgumentValues"/>): a JSON value, or a plain word.</summary>
+    private static void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case JsonElement element:
+                element.WriteTo(writer);
+                break;
+            case string word:
+                writer.WriteStringValue(word);
+                break;
+            case null:
+                writer.WriteNullValue();
+                break;
+            default:
+                throw new ArgumentException($"An argument of the command line is a JSON value or a word, not a {value.GetType().Name}.", nameof(value));
         }
     }
 

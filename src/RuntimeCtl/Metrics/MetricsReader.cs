@@ -3,13 +3,24 @@ using System.Text.Json;
 namespace RuntimeCtl;
 
 /// <summary>One reported point of <c>metrics.jsonl</c>.</summary>
-internal readonly record struct MetricPoint(long Step, double Value, double Ts);
+/// <param name="Step">The step it was reported at.</param>
+/// <param name="Value">The value.</param>
+/// <param name="Ts">When it was reported, in seconds since the Unix epoch.</param>
+public readonly record struct MetricPoint(long Step, double Value, double Ts);
+
+/// <summary>The points of one metric, oldest first.</summary>
+/// <param name="Name">The metric's name (<c>loss</c>).</param>
+/// <param name="Points">Its points, in the order they were reported.</param>
+public sealed record MetricSeries(string Name, IReadOnlyList<MetricPoint> Points);
 
 /// <summary>Reads <c>metrics.1.jsonl</c> (the rotated history) then <c>metrics.jsonl</c>; lines that are not points are skipped.</summary>
-internal static class MetricsReader
+public static class MetricsReader
 {
     /// <summary>The points of each metric, by name in order of first appearance, filtered by name and first step.</summary>
-    public static IReadOnlyList<(string Name, List<MetricPoint> Points)> Read(string queueDirectory, string? name, long sinceStep)
+    /// <param name="queueDirectory">The queue directory.</param>
+    /// <param name="name">Only this metric, or <see langword="null"/> for all.</param>
+    /// <param name="sinceStep">Only points at this step or later.</param>
+    public static IReadOnlyList<MetricSeries> Read(string queueDirectory, string? name = null, long sinceStep = long.MinValue)
     {
         var series = new Dictionary<string, List<MetricPoint>>(StringComparer.Ordinal);
         foreach (var file in (string[])[MetricsWriter.RotatedFileName, MetricsWriter.FileName])
@@ -45,11 +56,11 @@ internal static class MetricsReader
             }
         }
 
-        return series.Select(s => (s.Key, s.Value)).ToArray();
+        return [.. series.Select(s => new MetricSeries(s.Key, s.Value))];
     }
 
     /// <summary>Parses one line <c>{"step","ts","name","value"}</c>.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, out string name, out MetricPoint point)
+    internal static bool TryParse(ReadOnlySpan<byte> line, out string name, out MetricPoint point)
     {
         name = string.Empty;
         point = default;
@@ -105,9 +116,13 @@ internal static class MetricsReader
         return true;
     }
 
-    /// <summary>At most about <paramref name="max"/> points, evenly spaced, always keeping the last.</summary>
-    public static IEnumerable<MetricPoint> Downsample(List<MetricPoint> points, int max)
+    /// <summary>At most about <paramref name="max"/> points, evenly spaced, always keeping the first and the last.</summary>
+    /// <param name="points">The points.</param>
+    /// <param name="max">How many to keep at most (2 or more).</param>
+    public static IReadOnlyList<MetricPoint> Downsample(IReadOnlyList<MetricPoint> points, int max)
     {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 2);
         if (points.Count <= max)
         {
             return points;

@@ -18,7 +18,7 @@ namespace RuntimeCtl;
 internal sealed class MetricsWriter
 {
     /// <summary>The file's name in the queue directory.</summary>
-    public const string FileName = "metrics.jsonl";
+    public const string FileName = QueueFiles.Metrics;
 
     /// <summary>The previous file, after a rotation.</summary>
     public const string RotatedFileName = "metrics.1.jsonl";
@@ -80,7 +80,7 @@ internal sealed class MetricsWriter
             _json.WriteStartObject();
             _json.WriteNumber("step"u8, step);
             _json.WritePropertyName("ts"u8);
-            AckWriter.WriteTimestamp(_json, _time.GetUtcNow());
+            JsonFormat.WriteTimestamp(_json, _time.GetUtcNow());
             _json.WriteString("name"u8, name);
             _json.WriteNumber("value"u8, value);
             _json.WriteEndObject();

@@ -50,7 +50,7 @@ internal sealed class AckWriter : IDisposable
         _json.WriteStartObject();
         _json.WriteString("id"u8, id);
         _json.WritePropertyName("ts"u8);
-        WriteTimestamp(_json, timestamp);
+        JsonFormat.WriteTimestamp(_json, timestamp);
         _pendingIds.Add(id);
         return _json;
     }
@@ -337,19 +337,5 @@ internal sealed class AckWriter : IDisposable
             // A value a validator produced that JSON cannot hold (NaN): echo null rather than a broken file.
             writer.WriteNullValue();
         }
-    }
-
-    /// <summary>Seconds since the epoch, always with a fraction as Python's <c>time.time()</c> prints it.</summary>
-    public static void WriteTimestamp(Utf8JsonWriter writer, DateTimeOffset timestamp)
-    {
-        var seconds = (timestamp.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
-        Span<byte> text = stackalloc byte[32];
-        if (seconds.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) && text[..written].IndexOfAny(".eE"u8) < 0)
-        {
-            ".0"u8.CopyTo(text[written..]);
-            written += 2;
-        }
-
-        writer.WriteRawValue(text[..written], skipInputValidation: true);
     }
 }

@@ -60,7 +60,6 @@ internal sealed class LineBatch(int ceiling)
 internal sealed class CommandReader : IDisposable
 {
     private const int ChunkSize = 64 * 1024;
-    private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
 
     private readonly QueueDirectory _queue;
     private readonly int _maxLineBytes;
@@ -136,7 +135,7 @@ internal sealed class CommandReader : IDisposable
         if (Position == 0 && length >= 3)
         {
             Span<byte> head = stackalloc byte[3];
-            if (ReadAt(0, head) == 3 && head.SequenceEqual(Bom))
+            if (ReadAt(0, head) == 3 && head.SequenceEqual(LineText.ByteOrderMark))
             {
                 Position = 3;
             }

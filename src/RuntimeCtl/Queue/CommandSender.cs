@@ -3,12 +3,15 @@ using System.Text.Json;
 
 namespace RuntimeCtl;
 
-/// <summary>Sends commands to a queue directory from code: the same bytes, lock and repair as the <c>runtimectl</c> CLI.</summary>
+/// <summary>
+/// Sends commands to a queue directory: the one sender of the project (the <c>runtimectl</c> CLI, the dashboard and the
+/// MCP server send through it too), so the same bytes, the same checks, the same lock and repair everywhere.
+/// </summary>
 public static class CommandSender
 {
     /// <summary>
     /// Appends one command to <c>commands.jsonl</c> in <paramref name="queueDirectory"/> (creating the directory 0700
-    /// and the file 0600 if absent) and returns the line written, without its newline.
+    /// and the file 0600 if absent) and returns what was written.
     /// </summary>
     /// <param name="queueDirectory">The job's queue directory.</param>
     /// <param name="path">The control's path, e.g. <c>optimizer.lr.multiplier</c>.</param>
@@ -16,21 +19,84 @@ public static class CommandSender
     /// <param name="kwargs">The keyword arguments, or <see langword="null"/> for none.</param>
     /// <param name="atStep">Hold the command until the trainer's first poll at or after this step (an extension).</param>
     /// <param name="allowSharedQueue">Accept a group-writable queue directory.</param>
-    /// <returns>The command, as written.</returns>
+    /// <returns>The command as written, with its id and where its ack will be.</returns>
     /// <exception cref="QueueConfigurationException">The queue directory is unsafe or cannot be written.</exception>
+    /// <exception cref="CommandRefusedException">The trainer would reject the line as it is; nothing was written.</exception>
+    /// <exception cref="ArgumentException">A value cannot be written as JSON (an unsupported type, NaN or infinity).</exception>
+    /// <remarks>As <see cref="Enqueue(string, string, IEnumerable{object?}?, IEnumerable{KeyValuePair{string, object?}}?, EnqueueOptions)"/> with those options.</remarks>
+    public static SentCommand Enqueue(string queueDirectory, string path, IEnumerable<object?>? args = null, IEnumerable<KeyValuePair<string, object?>>? kwargs = null, long? atStep = null, bool allowSharedQueue = false) =>
+        Enqueue(queueDirectory, path, args, kwargs, new EnqueueOptions { AtStep = atStep, AllowSharedQueue = allowSharedQueue });
+
+    /// <summary>
+    /// Checks one command as the trainer would, then appends it to <c>commands.jsonl</c> in
+    /// <paramref name="queueDirectory"/> (creating the directory 0700 and the file 0600 if absent) and returns what was
+    /// written.
+    /// </summary>
+    /// <param name="queueDirectory">The job's queue directory.</param>
+    /// <param name="path">The control's path, e.g. <c>optimizer.lr.multiplier</c>.</param>
+    /// <param name="args">The positional arguments: <see langword="null"/>, bools, numbers, strings, <see cref="JsonElement"/>s, or lists and string-keyed dictionaries of those.</param>
+    /// <param name="kwargs">The keyword arguments, or <see langword="null"/> for none.</param>
+    /// <param name="options">How to send it.</param>
+    /// <returns>The command as written, with its id and where its ack will be.</returns>
+    /// <exception cref="QueueConfigurationException">The queue directory is unsafe or cannot be written.</exception>
+    /// <exception cref="CommandRefusedException">The trainer would reject the line as it is (a number that overflows, a duplicate key, a line over the limit its <c>controller.json</c> gives); nothing was written.</exception>
     /// <exception cref="ArgumentException">A value cannot be written as JSON (an unsupported type, NaN or infinity).</exception>
     /// <remarks>
     /// Senders serialise their appends with an advisory lock on <c>commands.lock</c>. If the file does not end with a
     /// newline (a sender died mid-write), a newline is written first so the torn line is rejected alone.
     /// Thread-safe, and safe across processes.
     /// </remarks>
-    public static string Enqueue(string queueDirectory, string path, IEnumerable<object?>? args = null, IEnumerable<KeyValuePair<string, object?>>? kwargs = null, long? atStep = null, bool allowSharedQueue = false)
+    public static SentCommand Enqueue(string queueDirectory, string path, IEnumerable<object?>? args, IEnumerable<KeyValuePair<string, object?>>? kwargs, EnqueueOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(queueDirectory);
         ArgumentNullException.ThrowIfNull(path);
-        var line = Serialize(Guid.NewGuid().ToString("D"), TimeProvider.System.GetUtcNow(), path, args, kwargs, atStep);
-        Append(queueDirectory, line, allowSharedQueue);
-        return System.Text.Encoding.UTF8.GetString(line.AsSpan(0, line.Length - 1));
+        ArgumentNullException.ThrowIfNull(options);
+        var id = Guid.NewGuid().ToString("D");
+        var extra = new List<KeyValuePair<string, string>>(2);
+        if (options.Source is { } source)
+        {
+            extra.Add(new("source", source));
+        }
+
+        if (options.ReplayOf is { } replayOf)
+        {
+            extra.Add(new("replay_of", replayOf));
+        }
+
+        var line = Serialize(id, options.TimeProvider.GetUtcNow(), path, args, kwargs, options.AtStep, extra);
+        var body = line.AsMemory(0, line.Length - 1);
+
+        // The trainer's own checks, before anything is queued: what it would reject is refused here.
+        using (var parsed = CommandLine.Parse(0, body))
+        {
+            if ((parsed.Invalid ?? parsed.Refusal) is { } problem)
+            {
+                throw new CommandRefusedException($"the trainer would reject this command ({problem}). Nothing was sent.");
+            }
+        }
+
+        var files = Path.GetFullPath(queueDirectory);
+        var limit = ControllerSnapshot.TryRead(Path.Combine(files, QueueDirectory.ControllerFile), out _)?.MaxLineBytes;
+        if (limit is { } max && body.Length > max)
+        {
+            throw new CommandRefusedException($"the command is {body.Length} bytes long, over the trainer's limit of {max} bytes per line (RuntimeControllerOptions.MaxLineBytes). Nothing was sent.");
+        }
+
+        // The ack comes after the command: whatever acks.jsonl holds now is older.
+        var ackOffset = LineFollower.LengthOf(Path.Combine(files, QueueDirectory.AcksFile));
+        var text = System.Text.Encoding.UTF8.GetString(body.Span);
+        if (options.DryRun)
+        {
+            return new SentCommand(id, text, ackOffset, []);
+        }
+
+        var offset = Append(queueDirectory, line, options.AllowSharedQueue);
+        string[] alternates =
+        [
+            CommandLine.DerivedId(offset, body.Span),
+            CommandLine.Oversize(offset, offset + line.Length, (int)Math.Min(limit ?? int.MaxValue, int.MaxValue)).Id,
+        ];
+        return new SentCommand(id, text, ackOffset, alternates);
     }
 
     internal static byte[] Serialize(string id, DateTimeOffset timestamp, string path, IEnumerable<object?>? args, IEnumerable<KeyValuePair<string, object?>>? kwargs, long? atStep, IEnumerable<KeyValuePair<string, string>>? extra = null)
@@ -41,7 +107,7 @@ public static class CommandSender
             writer.WriteStartObject();
             writer.WriteString("id"u8, id);
             writer.WritePropertyName("ts"u8);
-            AckWriter.WriteTimestamp(writer, timestamp);
+            JsonFormat.WriteTimestamp(writer, timestamp);
             writer.WriteString("op"u8, "set");
             writer.WriteString("path"u8, path);
             writer.WritePropertyName("args"u8);

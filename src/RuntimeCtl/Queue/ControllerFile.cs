@@ -3,6 +3,85 @@ using System.Text.Json;
 namespace RuntimeCtl;
 
 /// <summary>
+/// The keys of <c>controller.json</c> (docs/queue-format.md, "controller.json"): written by <see cref="ControllerFile{TContext}"/>,
+/// read by <see cref="ControllerSnapshot"/>, one spelling for both.
+/// </summary>
+internal static class ControllerFields
+{
+    /// <summary>The file format's version (1).</summary>
+    public const string Format = "format";
+
+    /// <summary>The trainer's process id.</summary>
+    public const string Pid = "pid";
+
+    /// <summary>The trainer's host name.</summary>
+    public const string Host = "host";
+
+    /// <summary>When the controller was configured, in seconds since the Unix epoch.</summary>
+    public const string StartedTs = "started_ts";
+
+    /// <summary>When the trainer last polled.</summary>
+    public const string LastPollTs = "last_poll_ts";
+
+    /// <summary>The poll interval in seconds (configured, or measured when polling by step).</summary>
+    public const string PollIntervalSeconds = "poll_interval_s";
+
+    /// <summary>The step of the last poll, or null when polling by time.</summary>
+    public const string Step = "step";
+
+    /// <summary>The number of ranks.</summary>
+    public const string WorldSize = "world_size";
+
+    /// <summary>The longest command line the trainer accepts.</summary>
+    public const string MaxLineBytes = "max_line_bytes";
+
+    /// <summary>The registered controls, an array of objects.</summary>
+    public const string Controls = "controls";
+
+    /// <summary>The number of lines of commands.jsonl before commands_bytes.</summary>
+    public const string CommandsLines = "commands_lines";
+
+    /// <summary>The offset of commands.jsonl the trainer has read up to.</summary>
+    public const string CommandsBytes = "commands_bytes";
+
+    /// <summary>The number of lines of acks.jsonl before acks_bytes.</summary>
+    public const string AcksLines = "acks_lines";
+
+    /// <summary>The length of acks.jsonl after the trainer's last write.</summary>
+    public const string AcksBytes = "acks_bytes";
+
+    /// <summary>When the controller was disposed (only in the file of a trainer that stopped).</summary>
+    public const string StoppedTs = "stopped_ts";
+
+    /// <summary>A control's path.</summary>
+    public const string ControlPath = "path";
+
+    /// <summary>A control's parameters, an array of objects.</summary>
+    public const string ControlParameters = "params";
+
+    /// <summary>A control's description.</summary>
+    public const string ControlDescription = "description";
+
+    /// <summary>Whether a control is applied again when a trainer was killed inside it (only when true).</summary>
+    public const string ControlSafeToRepeat = "safe_to_repeat";
+
+    /// <summary>A control's current value.</summary>
+    public const string ControlValue = "value";
+
+    /// <summary>A parameter's name.</summary>
+    public const string ParameterName = "name";
+
+    /// <summary>A parameter's type.</summary>
+    public const string ParameterType = "type";
+
+    /// <summary>Whether a parameter is required.</summary>
+    public const string ParameterRequired = "required";
+
+    /// <summary>Whether a parameter is a keyword argument (only when true).</summary>
+    public const string ParameterKeyword = "keyword";
+}
+
+/// <summary>
 /// Writes <c>controller.json</c> (PROTOCOL §4): liveness, the registered controls with their current values, and
 /// the line counts of the two queue files so that <c>runtimectl status</c> need not count them.
 /// </summary>
@@ -52,15 +131,15 @@ internal sealed class ControllerFile<TContext>
         using (var writer = new Utf8JsonWriter(_buffer, JsonFormat.WriterOptions))
         {
             writer.WriteStartObject();
-            writer.WriteNumber("format"u8, 1);
-            writer.WriteNumber("pid"u8, Environment.ProcessId);
-            writer.WriteString("host"u8, Environment.MachineName);
-            writer.WritePropertyName("started_ts"u8);
-            AckWriter.WriteTimestamp(writer, _started);
-            writer.WritePropertyName("last_poll_ts"u8);
-            AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
-            writer.WriteNumber("poll_interval_s"u8, double.IsFinite(pollIntervalSeconds) ? pollIntervalSeconds : 0);
-            writer.WritePropertyName("step"u8);
+            writer.WriteNumber(ControllerFields.Format, 1);
+            writer.WriteNumber(ControllerFields.Pid, Environment.ProcessId);
+            writer.WriteString(ControllerFields.Host, Environment.MachineName);
+            writer.WritePropertyName(ControllerFields.StartedTs);
+            JsonFormat.WriteTimestamp(writer, _started);
+            writer.WritePropertyName(ControllerFields.LastPollTs);
+            JsonFormat.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
+            writer.WriteNumber(ControllerFields.PollIntervalSeconds, double.IsFinite(pollIntervalSeconds) ? pollIntervalSeconds : 0);
+            writer.WritePropertyName(ControllerFields.Step);
             if (step is { } s)
             {
                 writer.WriteNumberValue(s);
@@ -70,24 +149,24 @@ internal sealed class ControllerFile<TContext>
                 writer.WriteNullValue();
             }
 
-            writer.WriteNumber("world_size"u8, _options.ProcessGroup.Size);
-            writer.WriteNumber("max_line_bytes"u8, _options.MaxLineBytes);
-            writer.WriteStartArray("controls"u8);
+            writer.WriteNumber(ControllerFields.WorldSize, _options.ProcessGroup.Size);
+            writer.WriteNumber(ControllerFields.MaxLineBytes, _options.MaxLineBytes);
+            writer.WriteStartArray(ControllerFields.Controls);
             foreach (var control in _controls.Values)
             {
                 WriteControl(writer, control);
             }
 
             writer.WriteEndArray();
-            writer.WriteNumber("commands_lines"u8, commandLines);
-            writer.WriteNumber("commands_bytes"u8, commandBytes);
-            writer.WriteNumber("acks_lines"u8, acks.Lines);
-            writer.WriteNumber("acks_bytes"u8, acks.Length);
+            writer.WriteNumber(ControllerFields.CommandsLines, commandLines);
+            writer.WriteNumber(ControllerFields.CommandsBytes, commandBytes);
+            writer.WriteNumber(ControllerFields.AcksLines, acks.Lines);
+            writer.WriteNumber(ControllerFields.AcksBytes, acks.Length);
             if (stopped)
             {
                 // A trainer that ended on purpose says so, so readers need not wait for the file to go stale.
-                writer.WritePropertyName("stopped_ts"u8);
-                AckWriter.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
+                writer.WritePropertyName(ControllerFields.StoppedTs);
+                JsonFormat.WriteTimestamp(writer, _options.TimeProvider.GetUtcNow());
             }
 
             writer.WriteEndObject();
@@ -129,17 +208,17 @@ internal sealed class ControllerFile<TContext>
     private static void WriteControl(Utf8JsonWriter writer, Control<TContext> control)
     {
         writer.WriteStartObject();
-        writer.WriteString("path"u8, control.Path);
-        writer.WriteStartArray("params"u8);
+        writer.WriteString(ControllerFields.ControlPath, control.Path);
+        writer.WriteStartArray(ControllerFields.ControlParameters);
         foreach (var parameter in control.Parameters)
         {
             writer.WriteStartObject();
-            writer.WriteString("name"u8, parameter.Name);
-            writer.WriteString("type"u8, parameter.Type);
-            writer.WriteBoolean("required"u8, parameter.Required);
+            writer.WriteString(ControllerFields.ParameterName, parameter.Name);
+            writer.WriteString(ControllerFields.ParameterType, parameter.Type);
+            writer.WriteBoolean(ControllerFields.ParameterRequired, parameter.Required);
             if (parameter.Keyword)
             {
-                writer.WriteBoolean("keyword"u8, true);
+                writer.WriteBoolean(ControllerFields.ParameterKeyword, true);
             }
 
             writer.WriteEndObject();
@@ -148,12 +227,12 @@ internal sealed class ControllerFile<TContext>
         writer.WriteEndArray();
         if (control.Description is { } description)
         {
-            writer.WriteString("description"u8, description);
+            writer.WriteString(ControllerFields.ControlDescription, description);
         }
 
         if (control.SafeToRepeat)
         {
-            writer.WriteBoolean("safe_to_repeat"u8, true); // applied again if a trainer is killed inside it
+            writer.WriteBoolean(ControllerFields.ControlSafeToRepeat, true); // applied again if a trainer is killed inside it
         }
 
         if (control.GetValue is { } getValue)
@@ -178,7 +257,7 @@ internal sealed class ControllerFile<TContext>
                     JsonValues.Write(inner, value);
                 }
 
-                writer.WritePropertyName("value"u8);
+                writer.WritePropertyName(ControllerFields.ControlValue);
                 writer.WriteRawValue(probe.WrittenSpan, skipInputValidation: true);
             }
             catch (ArgumentException)

@@ -8,9 +8,9 @@ namespace RuntimeCtl;
 /// </summary>
 internal sealed class QueueDirectory : IDisposable
 {
-    public const string CommandsFile = "commands.jsonl";
-    public const string AcksFile = "acks.jsonl";
-    public const string ControllerFile = "controller.json";
+    public const string CommandsFile = QueueFiles.Commands;
+    public const string AcksFile = QueueFiles.Acks;
+    public const string ControllerFile = QueueFiles.Controller;
     public const string CursorFile = "cursor.json";
     public const string LockFile = "commands.lock";
     public const string JournalFile = WriteAheadJournal.FileName;

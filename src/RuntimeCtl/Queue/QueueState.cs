@@ -318,7 +318,7 @@ internal sealed class QueueState : IDisposable
                 var lineStart = offset;
                 offset += line.Length + 1;
                 lines++;
-                if (TryReadId(line) is { } id)
+                if (TryReadId(LineText.Trim(line, lineStart)) is { } id)
                 {
                     onId(lineStart, id);
                 }

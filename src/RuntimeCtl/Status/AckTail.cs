@@ -5,13 +5,11 @@ namespace RuntimeCtl;
 
 /// <summary>
 /// The last acks of <c>acks.jsonl</c>, read from the end of the file: only as many lines as it takes to find the
-/// acks asked for. A line that is not a JSON object is counted and skipped, never fatal.
+/// acks asked for. Lines are cut as the trainer cuts them (<see cref="LineText"/>); a line that is not a JSON object is
+/// counted and skipped, never fatal.
 /// </summary>
-internal sealed class AckTail
+public sealed class AckTail
 {
-    /// <summary>A line longer than this is counted as bad without being read; a real ack is far shorter.</summary>
-    public const int MaxLineBytes = 16 * 1024 * 1024;
-
     private static readonly AckTail Empty = new([], 0, null);
 
     private AckTail(IReadOnlyList<JsonElement> acks, int badLines, string? firstProblem)
@@ -21,7 +19,10 @@ internal sealed class AckTail
         FirstProblem = firstProblem;
     }
 
-    /// <summary>A tail read elsewhere (a dashboard's reply).</summary>
+    /// <summary>A tail read elsewhere (a dashboard's reply), from its parts.</summary>
+    /// <param name="acks">The acks, oldest first.</param>
+    /// <param name="badLines">The number of lines that are not JSON objects.</param>
+    /// <param name="firstProblem">What was wrong with the newest bad line, or <see langword="null"/>.</param>
     public static AckTail FromParts(IReadOnlyList<JsonElement> acks, int badLines, string? firstProblem) => new(acks, badLines, firstProblem);
 
     /// <summary>Gets the acks found, oldest first.</summary>
@@ -63,7 +64,7 @@ internal sealed class AckTail
             string? problem = null;
             while (acks.Count < count && scanner.TryPrevious(out var start, out var end))
             {
-                if (end - start > MaxLineBytes)
+                if (end - start > LineText.MaxReadBytes)
                 {
                     bad++;
                     problem ??= $"the line at byte {start} is {end - start} bytes long";
@@ -83,13 +84,13 @@ internal sealed class AckTail
                     read += n;
                 }
 
-                var (offset, length) = Trim(bytes.AsSpan(0, read), start == 0);
-                if (length == 0)
+                var line = LineText.Trim(bytes.AsSpan(0, read), start);
+                if (line.IsEmpty)
                 {
                     continue;
                 }
 
-                if (TryParse(bytes.AsMemory(offset, length), out var ack, out var error))
+                if (TryParse(bytes.AsMemory(LineText.OffsetIn(bytes, line), line.Length), out var ack, out var error))
                 {
                     acks.Add(ack);
                 }
@@ -201,15 +202,5 @@ internal sealed class AckTail
             error = "is not valid JSON (" + e.Message + ")";
             return false;
         }
-    }
-
-    /// <summary>The place of the line without ASCII white space around it (and without a BOM at the file's start).</summary>
-    private static (int Offset, int Length) Trim(ReadOnlySpan<byte> line, bool atFileStart)
-    {
-        var offset = atFileStart && line.StartsWith("\uFEFF"u8) ? 3 : 0;
-        var rest = line[offset..];
-        var trimmedStart = rest.TrimStart(" \t\r\n\v\f"u8);
-        offset += rest.Length - trimmedStart.Length;
-        return (offset, trimmedStart.TrimEnd(" \t\r\n\v\f"u8).Length);
     }
 }

@@ -10,7 +10,7 @@ namespace RuntimeCtl;
 /// <param name="Status"><c>applied</c>, <c>rejected</c>, <c>failed</c>, or <c>pending</c> (no ack yet).</param>
 /// <param name="Step">The step in the ack, or null.</param>
 /// <param name="Error">The ack's error, or null.</param>
-internal sealed record HistoryEntry(long Line, string Id, JsonElement? Command, string? Invalid, string Status, long? Step, string? Error)
+public sealed record HistoryEntry(long Line, string Id, JsonElement? Command, string? Invalid, string Status, long? Step, string? Error)
 {
     /// <summary>Gets a field of the command, or null when absent.</summary>
     public JsonElement? Field(string name) => Command is { } c && c.TryGetProperty(name, out var value) ? value : null;
@@ -22,16 +22,32 @@ internal sealed record HistoryEntry(long Line, string Id, JsonElement? Command, 
 /// for over-long lines, a BOM skipped, a torn last line left out), and only an index of the acks is held (an id hash
 /// and an offset per ack), so a queue of millions of lines is listed in bounded memory.
 /// </summary>
-internal static class CommandHistory
+public static class CommandHistory
 {
     private const int BatchLines = 1024;
     private const int BatchBytes = 4 * 1024 * 1024;
 
-    /// <summary>Lists the commands of <paramref name="queueDirectory"/>.</summary>
+    /// <summary>Lists the commands of <paramref name="queueDirectory"/>, in file order, as the trainer reads them (with its line limit from <c>controller.json</c>, else the default).</summary>
     /// <param name="queueDirectory">The queue directory.</param>
-    /// <param name="maxLineBytes">The trainer's line limit (from <c>controller.json</c>, else the default).</param>
+    /// <returns>The commands, read lazily in bounded batches: enumerate once.</returns>
     /// <exception cref="IOException">A file cannot be read.</exception>
-    public static IEnumerable<HistoryEntry> Read(string queueDirectory, int maxLineBytes)
+    public static IEnumerable<HistoryEntry> Read(string queueDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(queueDirectory);
+        return Read(queueDirectory, TrainerLineLimit(queueDirectory));
+    }
+
+    /// <summary>The trainer's line limit, from its <c>controller.json</c>, else the default.</summary>
+    internal static int TrainerLineLimit(string queueDirectory) =>
+        ControllerSnapshot.TryRead(Path.Combine(queueDirectory, QueueDirectory.ControllerFile), out _)?.MaxLineBytes is { } max and > 0 and <= int.MaxValue
+            ? (int)max
+            : new RuntimeControllerOptions().MaxLineBytes;
+
+    /// <summary>Lists the commands of <paramref name="queueDirectory"/> with the line limit <paramref name="maxLineBytes"/>.</summary>
+    /// <param name="queueDirectory">The queue directory.</param>
+    /// <param name="maxLineBytes">The trainer's line limit.</param>
+    /// <exception cref="IOException">A file cannot be read.</exception>
+    internal static IEnumerable<HistoryEntry> Read(string queueDirectory, int maxLineBytes)
     {
         using var queue = new QueueDirectory(queueDirectory);
         if (!queue.TryStat(QueueDirectory.CommandsFile, out _))
@@ -159,7 +175,7 @@ internal static class CommandHistory
         {
             var line = new MemoryStream();
             var block = new byte[4096];
-            for (var at = offset; line.Length <= 4 * 1024 * 1024; at += block.Length)
+            for (var at = offset; line.Length <= LineText.MaxReadBytes; at += block.Length)
             {
                 var read = RandomAccess.Read(file.SafeFileHandle, block, at);
                 var newline = read > 0 ? Array.IndexOf(block, (byte)'\n', 0, read) : -1;
@@ -172,7 +188,7 @@ internal static class CommandHistory
 
             try
             {
-                return JsonDocument.Parse(line.ToArray());
+                return JsonDocument.Parse(LineText.Trim(line.GetBuffer().AsSpan(0, (int)line.Length), offset).ToArray());
             }
             catch (JsonException)
             {

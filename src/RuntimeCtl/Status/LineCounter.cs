@@ -7,7 +7,7 @@ namespace RuntimeCtl;
 /// <param name="Lines">The number of complete (<c>\n</c>-terminated) lines.</param>
 /// <param name="Length">The file's length in bytes when counted; 0 for a missing file.</param>
 /// <param name="FromController">Whether the count started from the figures in <c>controller.json</c> instead of the file's start.</param>
-internal readonly record struct LineCount(long Lines, long Length, bool FromController);
+public readonly record struct LineCount(long Lines, long Length, bool FromController);
 
 /// <summary>Counts the lines of the queue files: vectorised newline counting over large blocks, from an offset whose count is known.</summary>
 internal static class LineCounter

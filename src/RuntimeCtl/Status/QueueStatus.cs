@@ -5,7 +5,7 @@ namespace RuntimeCtl;
 /// the trainer's <c>controller.json</c>. Reads only what it needs: the counts start from the trainer's figures when
 /// they agree with the files, and the acks come from the end of <c>acks.jsonl</c>.
 /// </summary>
-internal sealed class QueueStatus
+public sealed class QueueStatus
 {
     private QueueStatus(LineCount commands, LineCount acks, AckTail tail, ControllerSnapshot? controller, string? controllerProblem)
     {

@@ -1,8 +1,11 @@
 namespace RuntimeCtl;
 
 /// <summary>File notifications on a queue directory, or none where the file system sends none (the callers also poll).</summary>
-internal static class QueueWatcher
+public static class QueueWatcher
 {
+    /// <summary>How often a wait looks when no file event came: a fallback (NFS sends none), so slow.</summary>
+    public static readonly TimeSpan FallbackPoll = TimeSpan.FromMilliseconds(400);
+
     /// <summary>Calls <paramref name="changed"/> when a file matching <paramref name="filter"/> in <paramref name="directory"/> changes; <see langword="null"/> when notifications are unavailable.</summary>
     public static FileSystemWatcher? TryWatch(string directory, string filter, Action changed)
     {

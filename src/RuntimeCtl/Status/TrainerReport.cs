@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace RuntimeCtl;
 
 /// <summary>The trainer as every reader of the project reports it (the CLI, the dashboard, the MCP server): as JSON and as one line for a person.</summary>
-internal static class TrainerReport
+public static class TrainerReport
 {
     /// <summary>Writes the trainer as <c>status</c> and <c>controls</c> report it, or <c>null</c> without a <c>controller.json</c>.</summary>
     public static void Write(Utf8JsonWriter writer, ControllerSnapshot? controller, DateTimeOffset now)
@@ -19,7 +19,7 @@ internal static class TrainerReport
 
         writer.WriteStartObject();
         writer.WriteBoolean("alive"u8, controller.IsFresh(now));
-        foreach (var name in (ReadOnlySpan<string>)["pid", "host", "step", "world_size", "started_ts", "last_poll_ts"])
+        foreach (var name in (ReadOnlySpan<string>)[ControllerFields.Pid, ControllerFields.Host, ControllerFields.Step, ControllerFields.WorldSize, ControllerFields.StartedTs, ControllerFields.LastPollTs])
         {
             if (controller.Json.TryGetProperty(name, out var value))
             {
@@ -38,7 +38,7 @@ internal static class TrainerReport
             writer.WriteNullValue();
         }
 
-        writer.WriteNumber("poll_interval_s"u8, controller.PollIntervalSeconds);
+        writer.WriteNumber(ControllerFields.PollIntervalSeconds, controller.PollIntervalSeconds);
         writer.WriteNumber("fresh_window_s"u8, controller.FreshnessWindow.TotalSeconds);
         writer.WriteEndObject();
     }

@@ -96,23 +96,6 @@ public sealed class DashboardHardeningTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public void ReadNew_LineLongerThanOneBlock_IsReadAndTheStreamGoesOn()
-    {
-        var path = Path.Combine(_q.Dir, "long.jsonl");
-        File.WriteAllText(path, string.Empty);
-        var follower = LineFollower.FromEnd(path);
-        var big = "{\"label\":\"" + new string('x', 300 * 1024) + "\"}";
-        File.AppendAllText(path, big + "\n{\"after\":1}\n");
-
-        var lines = follower.ReadNew();
-        File.AppendAllText(path, "{\"later\":2}\n");
-        var later = follower.ReadNew();
-
-        Assert.Equal([big, "{\"after\":1}"], lines);
-        Assert.Equal(["{\"later\":2}"], later);
-    }
-
-    [Fact]
     public async Task Events_ManyStreams_ShareOneWatcherAndAreCapped()
     {
         var events = GetEvents();

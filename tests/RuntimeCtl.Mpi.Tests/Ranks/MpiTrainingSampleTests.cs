@@ -68,7 +68,7 @@ public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposab
         ];
         foreach (var (path, args, kwargs) in commands)
         {
-            using var sent = JsonDocument.Parse(CommandSender.Enqueue(_queue.Dir, path, args, kwargs));
+            using var sent = JsonDocument.Parse(CommandSender.Enqueue(_queue.Dir, path, args, kwargs).Line);
             var id = sent.RootElement.GetProperty("id").GetString();
             WaitFor(job, $"the ack of {path}", () => _queue.ReadAcks().Any(a => a.GetProperty("id").GetString() == id));
         }
@@ -102,7 +102,7 @@ public sealed class MpiTrainingSampleTests(ITestOutputHelper output) : IDisposab
         WaitFor(job, "rank 0's first poll", () => _queue.ControllerStep() is not null);
         foreach (var (path, kwargs) in new (string, KeyValuePair<string, object?>[]?)[] { ("load_ckpt", [new("label", "never-saved")]), ("train.stop", null) })
         {
-            using var sent = JsonDocument.Parse(CommandSender.Enqueue(_queue.Dir, path, kwargs: kwargs));
+            using var sent = JsonDocument.Parse(CommandSender.Enqueue(_queue.Dir, path, kwargs: kwargs).Line);
             var id = sent.RootElement.GetProperty("id").GetString();
             WaitFor(job, $"the ack of {path}", () => _queue.ReadAcks().Any(a => a.GetProperty("id").GetString() == id));
         }

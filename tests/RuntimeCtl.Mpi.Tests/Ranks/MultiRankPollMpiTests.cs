@@ -40,7 +40,7 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
         var ids = new List<string>();
         foreach (var (path, args, kwargs) in commands)
         {
-            var id = IdOf(CommandSender.Enqueue(_queue.Dir, path, args, kwargs));
+            var id = IdOf(CommandSender.Enqueue(_queue.Dir, path, args, kwargs).Line);
             ids.Add(id);
             WaitFor(job, $"the ack of {path}", () => _queue.ReadAcks().Any(a => a.GetProperty("id").GetString() == id));
         }
@@ -64,8 +64,8 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
     public void PollAndApply_ControlThrowsOnOneRank_AckIsFailedWithThatRanksErrorAndTheJobFinishes(int ranks, int failRank)
     {
         // Arrange
-        var save = IdOf(CommandSender.Enqueue(_queue.Dir, "save_ckpt", kwargs: [new("label", "b")]));
-        var dropout = IdOf(CommandSender.Enqueue(_queue.Dir, "model.dropout.p", [0.2]));
+        var save = IdOf(CommandSender.Enqueue(_queue.Dir, "save_ckpt", kwargs: [new("label", "b")]).Line);
+        var dropout = IdOf(CommandSender.Enqueue(_queue.Dir, "model.dropout.p", [0.2]).Line);
 
         // Act
         var result = MpiRun.OpenMpi(ranks, MpiRun.ControlPlanePath, ["--queue", _queue.Dir, "--steps", "20", "--fail-rank", Text(failRank)], timeout: Guard);
@@ -112,8 +112,8 @@ public sealed class MultiRankPollMpiTests(ITestOutputHelper output) : IDisposabl
     public void PollAndApply_AtStepSentBeforeStart_AppliesOnEveryRankAtThatStep(int ranks, string pollOption, string pollValue)
     {
         // Arrange
-        var multiply = IdOf(CommandSender.Enqueue(_queue.Dir, "optimizer.lr.multiplier", [2], atStep: 7));
-        var save = IdOf(CommandSender.Enqueue(_queue.Dir, "save_ckpt", kwargs: [new("label", "at7")], atStep: 7));
+        var multiply = IdOf(CommandSender.Enqueue(_queue.Dir, "optimizer.lr.multiplier", [2], atStep: 7).Line);
+        var save = IdOf(CommandSender.Enqueue(_queue.Dir, "save_ckpt", kwargs: [new("label", "at7")], atStep: 7).Line);
 
         // Act
         var result = MpiRun.OpenMpi(ranks, MpiRun.ControlPlanePath, ["--queue", _queue.Dir, "--steps", "15", pollOption, pollValue], timeout: Guard);

@@ -11,7 +11,7 @@ public sealed class CommandSenderTests : IDisposable
     [Fact]
     public void Enqueue_WritesOneLineInTheOriginalsShape()
     {
-        var line = CommandSender.Enqueue(_q.Dir, "optimizer.lr.multiplier", [0.5], new Dictionary<string, object?> { ["label"] = "x" });
+        var line = CommandSender.Enqueue(_q.Dir, "optimizer.lr.multiplier", [0.5], new Dictionary<string, object?> { ["label"] = "x" }).Line;
 
         Assert.Equal(line + "\n", File.ReadAllText(_q.Commands));
         using var document = JsonDocument.Parse(line);
@@ -26,8 +26,8 @@ public sealed class CommandSenderTests : IDisposable
     [Fact]
     public void Enqueue_AtStep_WritesTheExtensionOnlyWhenGiven()
     {
-        var plain = CommandSender.Enqueue(_q.Dir, "save_ckpt");
-        var held = CommandSender.Enqueue(_q.Dir, "save_ckpt", atStep: 42);
+        var plain = CommandSender.Enqueue(_q.Dir, "save_ckpt").Line;
+        var held = CommandSender.Enqueue(_q.Dir, "save_ckpt", atStep: 42).Line;
 
         Assert.DoesNotContain("at_step", plain);
         Assert.Contains("\"at_step\":42", held);
@@ -81,6 +81,75 @@ public sealed class CommandSenderTests : IDisposable
         var lines = File.ReadAllLines(_q.Commands);
         Assert.Equal(400, lines.Length);
         Assert.All(lines, l => JsonDocument.Parse(l).Dispose());
+    }
+
+    [Fact]
+    public void Enqueue_ReturnsTheIdAndWhereItsAckWillBe()
+    {
+        _q.AppendAck("""{"id":"older","ts":1.0,"path":"p","op":"set","status":"applied","args":[],"kwargs":{}}""" + "\n");
+        var before = new FileInfo(_q.Acks).Length;
+
+        var sent = CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.3]);
+        using (var rt = Trainer.Create(_q.Dir))
+        {
+            rt.PollAndApply(new TrainState(), TimeSpan.Zero);
+        }
+
+        using var line = JsonDocument.Parse(sent.Line);
+        Assert.Equal(line.RootElement.GetProperty("id").GetString(), sent.Id);
+        Assert.Equal(sent.Line, Assert.Single(File.ReadAllLines(_q.Commands)));
+        Assert.Equal(before, sent.AckOffset);
+        Assert.Equal(2, sent.AlternateIds.Count);
+        Assert.Equal("applied", new AckFollower(_q.Acks, sent.Id, sent.AckOffset, sent.AlternateIds).Poll()?.Status);
+    }
+
+    [Fact]
+    public void Enqueue_NumberThatOverflows_IsRefusedAsTheTrainerWouldAndWritesNothing()
+    {
+        using var huge = JsonDocument.Parse("1e999");
+
+        var refused = Assert.Throws<CommandRefusedException>(() => CommandSender.Enqueue(_q.Dir, "optimizer.lr.multiplier", [huge.RootElement]));
+
+        Assert.Contains("Nothing was sent", refused.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_q.Commands));
+    }
+
+    [Fact]
+    public void Enqueue_LineOverTheLimitOfTheTrainersControllerFile_IsRefused()
+    {
+        using (Trainer.Create(_q.Dir, new RuntimeControllerOptions { MaxLineBytes = 1024, OnDiagnostic = _ => { } }))
+        {
+        }
+
+        var refused = Assert.Throws<CommandRefusedException>(() => CommandSender.Enqueue(_q.Dir, "save_ckpt", kwargs: [new("label", new string('x', 2000))]));
+
+        Assert.Contains("over the trainer's limit of 1024 bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, new FileInfo(_q.Commands).Length);
+    }
+
+    [Fact]
+    public void Enqueue_Options_WriteSourceReplayOfAndTheClocksTimeAfterTheCommandsFields()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+
+        var sent = CommandSender.Enqueue(_q.Dir, "save_ckpt", null, null, new EnqueueOptions { AtStep = 9, Source = "test", ReplayOf = "old-id", TimeProvider = time });
+
+        using var line = JsonDocument.Parse(sent.Line);
+        Assert.Equal(["id", "ts", "op", "path", "args", "kwargs", "at_step", "source", "replay_of"], TempQueueDirectory.Keys(line.RootElement));
+        Assert.Equal("1700000000.0", line.RootElement.GetProperty("ts").GetRawText());
+        Assert.Equal("old-id", line.RootElement.GetProperty("replay_of").GetString());
+    }
+
+    [Fact]
+    public void Enqueue_DryRun_ChecksAndBuildsTheLineButWritesNothing()
+    {
+        var sent = CommandSender.Enqueue(_q.Dir, "model.dropout.p", [0.3], null, new EnqueueOptions { DryRun = true });
+        using var huge = JsonDocument.Parse("1e999");
+
+        Assert.Contains("\"args\":[0.3]", sent.Line, StringComparison.Ordinal);
+        Assert.Empty(sent.AlternateIds);
+        Assert.False(Directory.Exists(_q.Dir));
+        Assert.Throws<CommandRefusedException>(() => CommandSender.Enqueue(_q.Dir, "p", [huge.RootElement], null, new EnqueueOptions { DryRun = true }));
     }
 
     [Fact]

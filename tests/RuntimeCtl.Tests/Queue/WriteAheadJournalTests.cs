@@ -278,7 +278,7 @@ public sealed class WriteAheadJournalTests : IDisposable
         var dir = _mapped.Dir;
         var record = Path.Combine(_mapped.Root, "applied.txt");
         Assert.Equal(0, QuickStartProcess.Run(QuickStartProcess.Once(dir, null)).ExitCode); // reserves the journal
-        var ids = Enumerable.Range(0, 5).Select(i => Id(CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = $"ck{i}" }))).ToList();
+        var ids = Enumerable.Range(0, 5).Select(i => Id(CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = $"ck{i}" }).Line)).ToList();
 
         // A real SIGKILL inside the third control (at its pwrite of the record line): ck0 and ck1 ran, ck2 was running,
         // and the batch's acks were not written yet. Only the record and the journal are traced.
@@ -316,7 +316,7 @@ public sealed class WriteAheadJournalTests : IDisposable
         var dir = _mapped.Dir;
         var record = Path.Combine(_mapped.Root, "applied.txt");
         Assert.Equal(0, QuickStartProcess.Run(QuickStartProcess.Once(dir, null)).ExitCode);
-        var ids = Enumerable.Range(0, 3).Select(i => Id(CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = $"ck{i}" }))).ToList();
+        var ids = Enumerable.Range(0, 3).Select(i => Id(CommandSender.Enqueue(dir, "save_ckpt", kwargs: new Dictionary<string, object?> { ["label"] = $"ck{i}" }).Line)).ToList();
 
         var traceFile = Path.Combine(_mapped.Root, "trace.txt");
         var run = QuickStartProcess.Run(QuickStartProcess.Strace(QuickStartProcess.Once(dir, record), traceFile, "mmap,pwrite64", ["-y", "-e", "inject=mmap:error=ENODEV", "-P", Path.Combine(dir, "journal.bin")]));
@@ -477,7 +477,7 @@ public sealed class WriteAheadJournalTests : IDisposable
 
     private static QueueDirectory Queue(TempQueueDirectory dir) => Queue(dir.Dir);
 
-    /// <summary>The id of a command line as <see cref="CommandSender.Enqueue"/> returns it.</summary>
+    /// <summary>The id of a command line as <see cref="SentCommand.Line"/> holds it.</summary>
     private static string Id(string command)
     {
         using var document = System.Text.Json.JsonDocument.Parse(command);

@@ -30,6 +30,19 @@ public sealed class CommandHistoryTests : IDisposable
     }
 
     [Fact]
+    public void Read_AckWithABomAndBlankAroundIt_IsTheCommandsOutcome()
+    {
+        _q.AppendLine("""{"id":"a","path":"p","args":[]}""");
+        _q.AppendLine("""{"id":"b","path":"p","args":[]}""");
+        _q.AppendAck("\uFEFF" + """{"id":"a","ts":1.0,"path":"p","op":"set","status":"applied","args":[],"kwargs":{}}""" + "\n");
+        _q.AppendAck("\u000B" + """{"id":"b","ts":1.0,"path":"p","op":"set","status":"rejected","error":"e","step":3}""" + "\u00A0\n");
+
+        var entries = CommandHistory.Read(_q.Dir, 1024 * 1024).ToList();
+
+        Assert.Equal(["a:applied:", "b:rejected:3"], entries.Select(e => $"{e.Id}:{e.Status}:{e.Step}"));
+    }
+
+    [Fact]
     public void Read_DuplicateId_GivesEachLineItsOwnAck()
     {
         using var rt = Trainer.Create(_q.Dir);

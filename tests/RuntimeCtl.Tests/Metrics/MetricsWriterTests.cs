@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli.Tests.Metrics;
+namespace RuntimeCtl.Tests.Metrics;
 
 public sealed class MetricsWriterTests : IDisposable
 {

@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class AckFollowerTests : IDisposable
 {
@@ -12,7 +12,7 @@ public sealed class AckFollowerTests : IDisposable
     public void Poll_AckAfterTheOffset_IsFoundAsWritten()
     {
         _q.AppendAck(Ack("id-1") + "\n");
-        var follower = new AckFollower(_q.Acks, "id-1", AckFollower.LengthOf(_q.Acks));
+        var follower = new AckFollower(_q.Acks, "id-1", LineFollower.LengthOf(_q.Acks));
         Assert.Null(follower.Poll());
 
         _q.AppendAck(Ack("id-0") + "\n" + Ack("id-1", "rejected") + "\n");
@@ -40,6 +40,31 @@ public sealed class AckFollowerTests : IDisposable
         _q.AppendAck("""{"id":"other","ts":1.0,"status":"failed","error":"id-1"}""" + "\n");
 
         Assert.Null(new AckFollower(_q.Acks, "id-1", 0).Poll());
+    }
+
+    [Fact]
+    public void Poll_AckAfterAByteOrderMarkAtTheFileStart_IsFound()
+    {
+        _q.AppendAck("\uFEFF" + Ack("id-1") + "\n");
+
+        Assert.Equal(new FoundAck(Ack("id-1"), "applied"), new AckFollower(_q.Acks, "id-1", 0).Poll());
+    }
+
+    [Fact]
+    public void Poll_AckInUnicodeWhiteSpace_IsFoundWithoutIt()
+    {
+        _q.AppendAck("\u00A0" + Ack("id-1") + "\u2028\r\n");
+
+        Assert.Equal(new FoundAck(Ack("id-1"), "applied"), new AckFollower(_q.Acks, "id-1", 0).Poll());
+    }
+
+    [Fact]
+    public void Poll_AckLongerThanOneBlock_IsFound()
+    {
+        var ack = $$$"""{"id":"id-1","ts":1.0,"path":"p","op":"set","status":"applied","args":["{{{new string('x', 200_000)}}}"],"kwargs":{}}""";
+        _q.AppendAck(Ack("id-0") + "\n" + ack + "\n");
+
+        Assert.Equal(new FoundAck(ack, "applied"), new AckFollower(_q.Acks, "id-1", 0).Poll());
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class ControllerSnapshotTests : IDisposable
 {
@@ -52,6 +52,19 @@ public sealed class ControllerSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void UnknownPathRefusal_LiveTrainer_NamesTheClosestPathAndTheWayToForce()
+    {
+        using var rt = Trainer.Create(_q.Dir);
+        var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
+
+        var refusal = controller.UnknownPathRefusal("optimizer.lr.multiplyer", "q", DateTimeOffset.UtcNow, "force it");
+
+        Assert.Equal("the trainer on 'q' has no control 'optimizer.lr.multiplyer'. Did you mean 'optimizer.lr.multiplier'? Nothing was sent; force it.", refusal);
+        Assert.Null(controller.UnknownPathRefusal("save_ckpt", "q", DateTimeOffset.UtcNow, "force it"));
+        Assert.Null(controller.UnknownPathRefusal("nope", "q", DateTimeOffset.UtcNow.AddHours(1), "force it")); // not polling: not trusted
+    }
+
+    [Fact]
     public void TryRead_MissingFile_IsNullWithoutAProblem()
     {
         Assert.Null(ControllerSnapshot.TryRead(_q.Controller, out var problem));
@@ -75,7 +88,7 @@ public sealed class ControllerSnapshotTests : IDisposable
     {
         _q.Create();
         var now = DateTimeOffset.UtcNow;
-        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + Freshness.UnixSeconds(now).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
+        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + JsonFormat.UnixSeconds(now).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
 
@@ -92,7 +105,7 @@ public sealed class ControllerSnapshotTests : IDisposable
     {
         _q.Create();
         var now = DateTimeOffset.UtcNow;
-        var ts = secondsAhead > 1e9 ? secondsAhead : Freshness.UnixSeconds(now) + secondsAhead;
+        var ts = secondsAhead > 1e9 ? secondsAhead : JsonFormat.UnixSeconds(now) + secondsAhead;
         File.WriteAllText(_q.Controller, "{\"pid\":1,\"last_poll_ts\":" + ts.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         var controller = ControllerSnapshot.TryRead(_q.Controller, out _)!;
@@ -107,7 +120,7 @@ public sealed class ControllerSnapshotTests : IDisposable
     {
         _q.Create();
         var now = DateTimeOffset.UtcNow;
-        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + (Freshness.UnixSeconds(now) + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
+        File.WriteAllText(_q.Controller, "{\"last_poll_ts\":" + (JsonFormat.UnixSeconds(now) + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}");
 
         Assert.True(ControllerSnapshot.TryRead(_q.Controller, out _)!.IsFresh(now)); // two machines' clocks may differ a little
     }

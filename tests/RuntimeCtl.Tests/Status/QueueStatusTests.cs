@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class QueueStatusTests : IDisposable
 {

@@ -1,4 +1,4 @@
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class AckTailTests : IDisposable
 {
@@ -84,6 +84,28 @@ public sealed class AckTailTests : IDisposable
         _q.AppendAck("\uFEFF" + Ack(1) + "\n");
 
         Assert.Equal(["a1"], Ids(AckTail.Read(_q.Acks, 1)));
+    }
+
+    [Fact]
+    public void Read_UnicodeWhiteSpaceAndSeparatorsAroundALine_AreTrimmedAsTheTrainerTrims()
+    {
+        _q.AppendAck("\u00A0" + Ack(1) + "\u2028\n\u001C" + Ack(2) + "\u000B\n\u3000\n");
+
+        var tail = AckTail.Read(_q.Acks, 5);
+
+        Assert.Equal(["a1", "a2"], Ids(tail));
+        Assert.Equal(0, tail.BadLines);
+    }
+
+    [Fact]
+    public void Read_ByteOrderMarkAfterTheFileStart_IsABadLine()
+    {
+        _q.AppendAck(Ack(1) + "\n\uFEFF" + Ack(2) + "\n");
+
+        var tail = AckTail.Read(_q.Acks, 5);
+
+        Assert.Equal(["a1"], Ids(tail));
+        Assert.Equal(1, tail.BadLines);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace RuntimeCtl.Cli.Tests.Status;
+namespace RuntimeCtl.Tests.Status;
 
 public sealed class LineCounterTests : IDisposable
 {
