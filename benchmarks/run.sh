@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RuntimeCtl's performance run (issue 6), from a clean clone, in one command:
+# RuntimeCtl's performance run, from a clean clone, in one command:
 #
 #   benchmarks/run.sh              BenchmarkDotNet micro-benchmarks, then process-level timings (about 15 min on 2 cores)
 #   benchmarks/run.sh --micro      only the BenchmarkDotNet part
@@ -115,7 +115,9 @@ py=()
 if [ -n "${RUNTIMECTL_PY_SRC:-}" ]; then
   pysrc=$RUNTIMECTL_PY_SRC
   [ -d "$pysrc/src/runtimectl" ] && pysrc="$pysrc/src"
-  py=(env "PYTHONPATH=$pysrc" python3 -c 'import sys; from runtimectl.cli import main; sys.exit(main())')
+  # A file, not -c: hyperfine -N splits its command at spaces.
+  printf 'import sys\nfrom runtimectl.cli import main\nsys.exit(main())\n' >"$work/original-cli.py"
+  py=(env "PYTHONPATH=$pysrc" python3 "$work/original-cli.py")
 fi
 
 table="$out/summary.tsv"

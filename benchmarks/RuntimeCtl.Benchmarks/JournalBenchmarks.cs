@@ -69,7 +69,7 @@ public class JournalBenchmarks : IDisposable
     [Benchmark]
     public ulong Checksum_Outcome() => WriteAheadJournal.Checksum(12345, 4, _ack);
 
-    /// <summary>The same with FNV-1a, the checksum of the records written before issue 17.</summary>
+    /// <summary>The same with FNV-1a, the checksum of the records of earlier releases.</summary>
     [Benchmark]
     public ulong Checksum_OutcomeFnv() => WriteAheadJournal.Checksum(12345, 2, _ack);
 

@@ -4,7 +4,7 @@ namespace RuntimeCtl.Benchmarks.Prototypes;
 
 /// <summary>
 /// The per-line parse of the drain, three ways, over the same 30,000 command lines (figures per line):
-/// the core's <c>CommandLine.Parse</c> (one <c>Utf8JsonReader</c> pass since issue 17; a <c>JsonDocument</c> per line
+/// the core's <c>CommandLine.Parse</c> (one <c>Utf8JsonReader</c> pass now; a <c>JsonDocument</c> per line
 /// before) with every line kept until the batch ends (what <c>Prepare</c> does today), the same parse disposed at once
 /// (what a per-command pipeline would do), and the prototype single-pass reader it grew from.
 /// </summary>

@@ -132,7 +132,7 @@ public static class CommandSender
                 writer.WriteNumber("at_step"u8, step);
             }
 
-            // Fields every trainer ignores, saying where a command came from (PROTOCOL §8: replay_of, source).
+            // Fields every trainer ignores, saying where a command came from (docs/queue-format.md, "Fields that say where a command came from": replay_of, source).
             foreach (var (name, value) in extra ?? [])
             {
                 writer.WriteString(name, value);

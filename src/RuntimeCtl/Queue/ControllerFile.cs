@@ -82,7 +82,7 @@ internal static class ControllerFields
 }
 
 /// <summary>
-/// Writes <c>controller.json</c> (PROTOCOL §4): liveness, the registered controls with their current values, and
+/// Writes <c>controller.json</c> (docs/queue-format.md, "controller.json"): liveness, the registered controls with their current values, and
 /// the line counts of the two queue files so that <c>runtimectl status</c> need not count them.
 /// </summary>
 internal sealed class ControllerFile<TContext>

@@ -38,7 +38,7 @@ internal sealed class WriteAheadJournal : IDisposable
     private const byte BeginRecord = 3;
     private const byte OutcomeRecord = 4;
 
-    // Records checksummed with FNV-1a, as journals written before issue 17 hold them: still read, no longer written.
+    // Records checksummed with FNV-1a, as journals of earlier releases hold them: still read, no longer written.
     private const byte FnvBeginRecord = 1;
     private const byte FnvOutcomeRecord = 2;
 

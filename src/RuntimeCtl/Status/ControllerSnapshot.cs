@@ -12,7 +12,7 @@ namespace RuntimeCtl;
 public sealed record ControlSnapshot(string Path, IReadOnlyList<ControlParameter> Parameters, string? Description, JsonElement? Value, JsonElement Json);
 
 /// <summary>
-/// <c>controller.json</c> as read at one moment (PROTOCOL §4): who the trainer is, when it last polled, its controls,
+/// <c>controller.json</c> as read at one moment (docs/queue-format.md, "controller.json"): who the trainer is, when it last polled, its controls,
 /// and the line counts it keeps for a fast <c>status</c>. Every field is optional, so files of other writers read too.
 /// </summary>
 public sealed class ControllerSnapshot
@@ -93,7 +93,7 @@ public sealed class ControllerSnapshot
     /// <summary>Gets the seconds since the trainer's last poll (negative if its clock is ahead), or <see langword="null"/> when the file does not say.</summary>
     internal double? LastPollAgeSeconds(DateTimeOffset now) => LastPollTs is { } ts ? JsonFormat.UnixSeconds(now) - ts : null;
 
-    /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (PROTOCOL §4).</summary>
+    /// <summary>Gets whether the trainer counts as polling at <paramref name="now"/> (docs/queue-format.md, "controller.json").</summary>
     /// <remarks>A last poll more than <see cref="ClockSkew"/> in the future is not fresh: such a file would otherwise count
     /// as alive forever, so a wrong clock (or a forged file) never passes for a live trainer.</remarks>
     public bool IsFresh(DateTimeOffset now) => StoppedTs is null && LastPollAgeSeconds(now) is { } age && age <= FreshnessWindow.TotalSeconds && !IsInTheFuture(age);
@@ -249,7 +249,7 @@ public sealed class ControllerSnapshot
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var l) ? l : null;
 }
 
-/// <summary>When a trainer counts as polling (PROTOCOL §4).</summary>
+/// <summary>When a trainer counts as polling (docs/queue-format.md, "controller.json").</summary>
 internal static class Freshness
 {
     /// <summary>The shortest window: a trainer that polls often is not called dead for one slow step.</summary>

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace RuntimeCtl.Mpi.Tests.Ranks;
 
 /// <summary>
-/// PROTOCOL §7 end to end under a real mpirun: the MpiControlPlane sample (every rank trains a copy of one model on its
+/// Every rank applies the same commands at the same step, end to end under a real mpirun: the MpiControlPlane sample (every rank trains a copy of one model on its
 /// own shard, gradients averaged with an all-reduce) steered from this test through its queue directory.
 /// </summary>
 [Collection(MpirunTests.Collection)]

@@ -1,6 +1,6 @@
 namespace RuntimeCtl.Tests.Queue;
 
-/// <summary>PROTOCOL §5.2 and §5.5: nothing applied twice, nothing skipped, across restarts and file replacement.</summary>
+/// <summary>Exactly once: nothing applied twice, nothing skipped, across restarts and file replacement.</summary>
 public sealed class ExactlyOnceTests : IDisposable
 {
     private readonly TempQueueDirectory _q = new();

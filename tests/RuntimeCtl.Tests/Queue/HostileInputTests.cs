@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace RuntimeCtl.Tests.Queue;
 
 /// <summary>
-/// PROTOCOL §3 and §5.3 against the hostile corpus in <c>Corpus/</c> (expectations in <c>Corpus/manifest.json</c>):
+/// The checks and refusals of docs/queue-format.md against the hostile corpus in <c>Corpus/</c> (expectations in <c>Corpus/manifest.json</c>):
 /// every bad input becomes the right acks, never an exception, every ack line is valid JSON, memory stays bounded,
 /// and a valid command written after it is still applied.
 /// </summary>
@@ -369,7 +369,7 @@ public sealed class HostileInputTests : IDisposable
         stream.Write(tail);
     }
 
-    /// <summary>Ends the input as the next sender would (PROTOCOL §6), or completes a write in progress.</summary>
+    /// <summary>Ends the input as the next sender would (docs/queue-format.md, "Senders"), or completes a write in progress.</summary>
     private void Complete(JsonElement spec)
     {
         if (spec.TryGetProperty("complete", out var complete))

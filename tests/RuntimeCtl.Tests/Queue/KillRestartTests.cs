@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace RuntimeCtl.Tests.Queue;
 
 /// <summary>
-/// Issue 3.1 with real processes: senders (half the CLI, half the library) append as fast as they can while the
+/// Exactly once under kill -9, with real processes: senders (half the CLI, half the library) append as fast as they can while the
 /// trainer is killed with SIGKILL at random moments and restarted; every command ends with exactly one ack.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]

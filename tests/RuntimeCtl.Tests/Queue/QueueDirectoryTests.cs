@@ -1,6 +1,6 @@
 namespace RuntimeCtl.Tests.Queue;
 
-/// <summary>PROTOCOL §1 and issue 3.5: owner-only files, refusal of queues others can write.</summary>
+/// <summary>The queue directory: owner-only files, refusal of queues others can write.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class QueueDirectoryTests : IDisposable
 {

@@ -4,7 +4,7 @@ using RuntimeCtl.Tests.Support;
 
 namespace RuntimeCtl.Tests.Ranks;
 
-/// <summary>PROTOCOL §7 over ranks that are threads of this process.</summary>
+/// <summary>Every rank applies the same commands at the same call, over ranks that are threads of this process.</summary>
 public sealed class MultiRankPollTests : IDisposable
 {
     private readonly TempQueueDirectory _q = new();
