@@ -66,7 +66,7 @@ internal sealed class CommandPlanner : IDisposable
         if (_deferred.Count > 0)
         {
             var deferred = Math.Min(_deferred.Count, max);
-            plan.AddRange(_deferred.Take(deferred));
+            plan.AddRange(_deferred.GetRange(0, deferred));
             _deferred.RemoveRange(0, deferred);
             if (_deferred.Count > 0)
             {

@@ -61,9 +61,9 @@ internal sealed class CommandSource : IDisposable
         _appends = AppendSignal.TryStart(_queue.Path, QueueDirectory.CommandsFile, localFileSystem);
 
     /// <summary>Resumes at <paramref name="cursor"/>, or at the top when the file no longer holds the cursor's last line.</summary>
-    /// <returns>Whether the source starts again from the top (the state must forget the cursor).</returns>
+    /// <returns>False when the source starts again from the top instead (the state must forget the cursor).</returns>
     /// <exception cref="IOException"><c>commands.jsonl</c> cannot be opened.</exception>
-    public bool Resume(QueueCursor cursor)
+    public bool TryResume(QueueCursor cursor)
     {
         _reader.Position = cursor.Offset;
         Lines = cursor.Lines;
@@ -81,7 +81,7 @@ internal sealed class CommandSource : IDisposable
         }
 
         _inode = _queue.TryStat(QueueDirectory.CommandsFile, out var commands) ? commands.Inode : 0;
-        return restart;
+        return !restart;
     }
 
     /// <summary>Reads up to <paramref name="maxLines"/> new complete lines (at most <paramref name="maxBytes"/> of them) into <see cref="Batch"/>.</summary>

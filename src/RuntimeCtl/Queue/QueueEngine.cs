@@ -46,7 +46,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
     private double _lastInterval;
     private int _budget;
     private DateTimeOffset _batchTime;
-    private List<Ack>? _batchAcks;
+    private List<Ack>? _acksOfPoll;
 
     public QueueEngine(QueueDirectory queue, RuntimeControllerOptions options, Dictionary<string, Control<TContext>> controls, CommandDispatch<TContext>? dispatch = null)
     {
@@ -95,34 +95,17 @@ internal sealed class QueueEngine<TContext> : IDisposable
     /// <summary>Applies what is new, batch after batch: the acks of this poll, in file order.</summary>
     public IReadOnlyList<Ack> Poll(TContext context, long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
     {
-        IReadOnlyList<Ack> acks = [];
-        List<Ack>? all = null;
         _budget = _options.MaxCommandsPerPoll ?? int.MaxValue;
         do
         {
             var plan = Plan(step, nowMs, Math.Min(_budget, BatchLines));
             _budget -= plan.Count;
-            var batch = Apply(context, plan, step);
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            if (acks.Count == 0)
-            {
-                acks = batch;
-            }
-            else
-            {
-                all ??= [.. acks];
-                all.AddRange(batch);
-                acks = all;
-            }
+            Run(context, plan, step);
         }
         while (Continues);
 
         AfterPoll(step, nowMs, stepInterval, timeInterval);
-        return acks;
+        return TakeAcks();
     }
 
     /// <summary>Reads and plans the next batch. Empty when nothing is new or when earlier acks are still unwritten.</summary>
@@ -152,27 +135,39 @@ internal sealed class QueueEngine<TContext> : IDisposable
         return plan;
     }
 
-    /// <summary>Runs one plan (the execute and record stages), writes its acks and saves the cursor.</summary>
+    /// <summary>Runs one plan (the execute and record stages) and returns its acks (a benchmark's entry: a poll runs several).</summary>
     public IReadOnlyList<Ack> Apply(TContext context, List<Slot> plan, long? step)
     {
-        _batchTime = _options.TimeProvider.GetUtcNow();
-        _batchAcks = null;
-        if (plan.Count > 0 || _dispatch.RunsEmptyPlans)
-        {
-            _journal.StartBatch();
-            _dispatch.Run(this, context, plan, step);
-            CommitJournal(); // the last outcome record
-            foreach (var slot in plan)
-            {
-                slot.Line.Dispose();
-            }
+        Run(context, plan, step);
+        return TakeAcks();
+    }
 
-            FlushPendingAcks(); // saves the cursor once the acks are written
+    /// <summary>Runs one plan (the execute and record stages), writes its acks and saves the cursor.</summary>
+    private void Run(TContext context, List<Slot> plan, long? step)
+    {
+        if (plan.Count == 0 && !_dispatch.RunsEmptyPlans)
+        {
+            return;
         }
 
-        var acks = _batchAcks;
-        _batchAcks = null;
-        return acks ?? (IReadOnlyList<Ack>)[];
+        _batchTime = _options.TimeProvider.GetUtcNow();
+        _journal.StartBatch();
+        _dispatch.Run(this, context, plan, step);
+        CommitJournal(); // the last outcome record
+        foreach (var slot in plan)
+        {
+            slot.Line.Dispose();
+        }
+
+        FlushPendingAcks(); // saves the cursor once the acks are written
+    }
+
+    /// <summary>Hands over the acks recorded since the last call (the poll's list is the caller's from then on).</summary>
+    private IReadOnlyList<Ack> TakeAcks()
+    {
+        IReadOnlyList<Ack> acks = _acksOfPoll ?? (IReadOnlyList<Ack>)[];
+        _acksOfPoll = null;
+        return acks;
     }
 
     /// <summary>
@@ -223,7 +218,7 @@ internal sealed class QueueEngine<TContext> : IDisposable
             _journal.StageOutcome(slot.Line.Id, ack.Utf8Json.Span);
         }
 
-        (_batchAcks ??= []).Add(ack);
+        (_acksOfPoll ??= []).Add(ack);
     }
 
     public void AfterPoll(long? step, long nowMs, int? stepInterval, TimeSpan? timeInterval)
@@ -283,12 +278,8 @@ internal sealed class QueueEngine<TContext> : IDisposable
         try
         {
             _acks.Open();
-            _state.Load();
+            _state.Load(_source.TryResume);
             _acks.Lines = _state.AckLines;
-            if (_source.Resume(_state.Cursor))
-            {
-                _state.Restart();
-            }
 
             EnsureJournal(long.MinValue);
             _controllerFile.Write(step: null, _options.PollInterval.TotalSeconds, _acks, _source.Lines, _source.Position, _report, synchronous: true);

@@ -47,11 +47,24 @@ internal sealed class QueueState : IDisposable
 
     /// <summary>Loads the cursor and the acked ids. Acks after the cursor's ack offset are ones a killed trainer wrote
     /// after its last cursor: their commands are skipped once, silently, when read again.</summary>
-    public void Load()
+    /// <param name="resume">
+    /// Told the cursor before the acks are scanned; false when <c>commands.jsonl</c> no longer holds it, and the
+    /// queue is read from the top as after <see cref="Restart"/> (with one scan of <c>acks.jsonl</c>, not two).
+    /// </param>
+    public void Load(Func<QueueCursor, bool>? resume = null)
     {
         Cursor = TryLoadCursor() ?? QueueCursor.Start;
-        RecoverFrom = Cursor.AcksOffset;
-        ScanAcks(Cursor.AcksOffset);
+        if (resume is not null && !resume(Cursor))
+        {
+            Cursor = Cursor with { Offset = 0, Lines = 0, Last = LastLine.None };
+            RecoverFrom = 0;
+        }
+        else
+        {
+            RecoverFrom = Cursor.AcksOffset;
+        }
+
+        ScanAcks(RecoverFrom);
     }
 
     /// <summary>Gets the offset in <c>acks.jsonl</c> from which acks were taken as skippable (<see cref="TrySkipRecovered"/>).</summary>
